@@ -1,0 +1,3 @@
+from filterforge.cli import main
+
+main()

@@ -1,0 +1,125 @@
+"""Resumable training state without pickle: tensors in safetensors, everything else in JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from filterforge.errors import FilterforgeError
+
+STATE_FILE = "trainer_state.json"
+
+
+def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for index, entries in state["state"].items():
+        for key, value in entries.items():
+            name = f"{index}.{key}"
+            if torch.is_tensor(value):
+                tensors[name] = value.detach().contiguous().cpu()
+            else:
+                scalars[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in list(tensors.items()) + list(meta["scalars"].items()):
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone().cpu().contiguous() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any,
+                    best_state: dict[str, torch.Tensor] | None, progress: dict[str, Any]) -> None:
+    """Write into a temp folder, then swap it in: a kill mid-write leaves the previous checkpoint."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=directory.parent))
+    try:
+        save_file(trainable_state(model), str(staging / "trainable.safetensors"))
+        if best_state is not None:
+            save_file(best_state, str(staging / "best.safetensors"))
+        opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+        save_file(opt_tensors, str(staging / "optimizer.safetensors"))
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            for i, s in enumerate(torch.cuda.get_rng_state_all()):
+                rng[f"cuda{i}"] = s
+        save_file(rng, str(staging / "rng.safetensors"))
+        state = {
+            "progress": progress,
+            "optimizer": opt_meta,
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
+            "python_random": _to_jsonable(random.getstate()),
+        }
+        (staging / STATE_FILE).write_text(json.dumps(state))
+        old = directory.with_name(directory.name + ".old")
+        if directory.exists():
+            os.replace(directory, old)
+        os.replace(staging, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _to_jsonable(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_to_jsonable(v) for v in value]
+    return value
+
+
+def _to_tuple(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_to_tuple(v) for v in value)
+    return value
+
+
+def load_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any
+                    ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
+    """Restore model, optimizer, scheduler, scaler and RNG state; returns (progress, best_state)."""
+    directory = Path(directory)
+    if not (directory / STATE_FILE).exists():
+        raise FilterforgeError(f"--resume: no checkpoint in {directory} (expected {directory / STATE_FILE})")
+    try:
+        state = json.loads((directory / STATE_FILE).read_text())
+        trainable = load_file(str(directory / "trainable.safetensors"))
+        optimizer_tensors = load_file(str(directory / "optimizer.safetensors"))
+        rng = load_file(str(directory / "rng.safetensors"))
+        best = load_file(str(directory / "best.safetensors")) if (directory / "best.safetensors").exists() else None
+        params = dict(model.named_parameters())
+        missing = [name for name, p in params.items() if p.requires_grad and name not in trainable]
+        if missing:
+            raise ValueError(f"checkpoint lacks {len(missing)} trainable tensors, e.g. {missing[0]} (different model or options?)")
+        with torch.no_grad():
+            for name, value in trainable.items():
+                params[name].copy_(value)
+        optimizer.load_state_dict(_unflatten_optimizer(optimizer_tensors, state["optimizer"]))
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(rng["torch"])
+        if torch.cuda.is_available():
+            cuda_states = [rng[k] for k in sorted(k for k in rng if k.startswith("cuda"))]
+            if cuda_states:
+                torch.cuda.set_rng_state_all(cuda_states)
+        random.setstate(_to_tuple(state["python_random"]))
+    except FilterforgeError:
+        raise
+    except Exception as exc:
+        raise FilterforgeError(f"--resume: checkpoint in {directory} is corrupted or incompatible ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+    return state["progress"], best

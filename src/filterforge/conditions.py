@@ -1,0 +1,105 @@
+"""A tiny declarative condition language for tier rules and edge-case expectations (never `eval`).
+
+Atoms: ``<dimension> <op> <number>`` with op in <, <=, >, >=, ==, !=; ``all <op> <number>`` (every
+dimension) and ``signal <op> <number>`` (every dimension with weight > 0); ``tier in [A, B]`` and
+``tier == A``. Combinators are YAML mappings: ``{all: [...]}``, ``{any: [...]}``, ``{not: cond}``.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_COMPARISON = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+_TIER = re.compile(r"^\s*tier\s*(?:(==)\s*([A-Za-z_][\w-]*)|in\s*\[([^\]]*)\])\s*$")
+
+
+class ConditionError(ValueError):
+    """A condition that does not parse or names an unknown dimension."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    subject: str  # a dimension name, "all" or "signal"
+    op: str
+    value: float
+
+    def dimensions(self, names: Sequence[str], signal: Sequence[str]) -> Sequence[str]:
+        if self.subject == "all":
+            return names
+        if self.subject == "signal":
+            return signal
+        return [self.subject]
+
+
+@dataclass(frozen=True)
+class TierIn:
+    tiers: tuple[str, ...]
+
+
+def parse_atom(text: str, dimensions: Sequence[str], tiers: Sequence[str] | None = None) -> Comparison | TierIn:
+    if not isinstance(text, str):
+        raise ConditionError(f"expected a condition string, got {text!r}")
+    match = _TIER.match(text)
+    if match:
+        names = (match.group(2),) if match.group(1) else tuple(
+            part.strip() for part in match.group(3).split(",") if part.strip()
+        )
+        unknown = [name for name in names if tiers is not None and name not in tiers]
+        if not names or unknown:
+            raise ConditionError(f"'{text}': unknown tier {', '.join(unknown) or '(none given)'}")
+        return TierIn(names)
+    match = _COMPARISON.match(text)
+    if not match:
+        raise ConditionError(f"'{text}' is not '<dimension> <op> <number>' or 'tier in [...]'")
+    subject, op, value = match.groups()
+    if subject not in ("all", "signal") and subject not in dimensions:
+        raise ConditionError(f"'{text}': unknown dimension '{subject}'")
+    return Comparison(subject, op, float(value))
+
+
+def parse(cond: Any, dimensions: Sequence[str], tiers: Sequence[str] | None = None) -> Any:
+    """Parse a YAML condition tree into atoms and ('all'|'any'|'not', children) tuples."""
+    if isinstance(cond, str):
+        return parse_atom(cond, dimensions, tiers)
+    if isinstance(cond, list):
+        return ("all", [parse(child, dimensions, tiers) for child in cond])
+    if isinstance(cond, Mapping) and len(cond) == 1:
+        (key, value), = cond.items()
+        if key in ("all", "any"):
+            if not isinstance(value, list):
+                raise ConditionError(f"'{key}' needs a list")
+            return (key, [parse(child, dimensions, tiers) for child in value])
+        if key == "not":
+            return ("not", [parse(value, dimensions, tiers)])
+    raise ConditionError(f"cannot read condition {cond!r}")
+
+
+def evaluate(
+    tree: Any,
+    scores: Mapping[str, float],
+    signal: Sequence[str] = (),
+    tier: str | None = None,
+) -> bool:
+    if isinstance(tree, Comparison):
+        compare = OPERATORS[tree.op]
+        names = tree.dimensions(list(scores), signal)
+        return all(compare(float(scores[name]), tree.value) for name in names)
+    if isinstance(tree, TierIn):
+        return tier in tree.tiers
+    kind, children = tree
+    if kind == "all":
+        return all(evaluate(child, scores, signal, tier) for child in children)
+    if kind == "any":
+        return any(evaluate(child, scores, signal, tier) for child in children)
+    return not evaluate(children[0], scores, signal, tier)

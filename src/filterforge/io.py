@@ -1,0 +1,106 @@
+"""Small file helpers shared by every stage: atomic writes, JSONL reading, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from filterforge.errors import FilterforgeError
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temp file beside `path`, then rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
+
+
+def write_json(path: str | os.PathLike, data: Any) -> None:
+    atomic_write_text(path, to_json(data) + "\n")
+
+
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
+    lines = [json.dumps(row, ensure_ascii=False, default=_json_default) for row in rows]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+
+def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for every non-blank line; malformed JSON names file:line."""
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise FilterforgeError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise FilterforgeError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            yield lineno, row
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    return [row for _, row in iter_jsonl(path)]
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise FilterforgeError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise FilterforgeError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
+
+
+def sha256_of_files(paths: Iterable[str | os.PathLike]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(str(p) for p in paths):
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def ensure_empty_dir(path: str | os.PathLike, overwrite: bool, what: str = "output dir") -> Path:
+    """Refuse a non-empty output dir unless overwrite; never delete anything here."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FilterforgeError(f"{what} {path} exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise FilterforgeError(f"{what} {path} is not empty (use --overwrite to replace its files)")
+    return path
