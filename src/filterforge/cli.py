@@ -73,4 +73,9 @@ def build_cli() -> click.Group:
 
 
 def main() -> None:
-    build_cli()(prog_name="filterforge")
+    try:
+        group = build_cli()
+    except click.ClickException as exc:  # a broken plugin: one line, not a traceback
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    group(prog_name="filterforge")

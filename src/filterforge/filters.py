@@ -97,7 +97,7 @@ class FilterSpec:
         return [tier.name for tier in self.tiers]
 
 
-_SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9_-]*)\s*/\s*v?(\d+)\s*$")
+_SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9_-]*)\s*/\s*v?(\d+)\s*$", re.IGNORECASE)
 
 
 def normalize_name(name: str) -> str:

@@ -45,9 +45,10 @@ def register_strategies(register: Callable[[type["Strategy"]], None]) -> None:
 
 @hookspec
 def register_heads(register: Callable[[type], None]) -> None:
-    """Register regression heads: ``torch.nn.Module`` classes with ``name``, ``description``,
-    ``from_config(hidden_size, num_outputs, **options)``, ``config()``, ``save(dir)`` and ``load(dir)``
-    (see ``filterforge.heads``). ``register(HeadClass)`` once per head; names are unique.
+    """Register regression heads: ``torch.nn.Module`` classes with ``name``, ``description``, a
+    constructor ``HeadClass(hidden_size, num_outputs, **options)``, ``config()`` (the constructor's
+    keyword arguments), ``save(dir, prefix)`` and ``load(dir, prefix)`` (see ``filterforge.heads`` and
+    ``filterforge.modules.SavableModule``). ``register(HeadClass)`` once per head; names are unique.
     """
 
 

@@ -45,7 +45,14 @@ def load_plugins() -> pluggy.PluginManager:
         if names is not None and not names & {entry_point.name, dist_name}:
             continue
         if pm.get_plugin(entry_point.name) is None:
-            register_plugin(entry_point.load(), entry_point.name, entry_point.dist)
+            try:
+                plugin = entry_point.load()
+            except Exception as exc:
+                raise FilterforgeError(
+                    f"plugin '{entry_point.name}' ({entry_point.value}) failed to load: {type(exc).__name__}: {exc}; "
+                    f"set {LOAD_PLUGINS_ENV} to the plugins to load (empty for none)"
+                ) from None
+            register_plugin(plugin, entry_point.name, entry_point.dist)
     return pm
 
 

@@ -61,7 +61,11 @@ class Strategy:
             if key not in self.options:
                 known = ", ".join(sorted(self.options)) or "none"
                 raise FilterforgeError(f"strategy '{self.name}' has no option '{key}' (options: {known})")
-            self.settings[key] = type(self.options[key])(value)
+            try:
+                self.settings[key] = type(self.options[key])(value)
+            except (TypeError, ValueError):
+                kind = type(self.options[key]).__name__
+                raise FilterforgeError(f"strategy '{self.name}' option '{key}' expects {kind}, got {value!r}") from None
         self._template: tuple[list[int], list[int]] | None = None
 
     # -- layout -----------------------------------------------------------------------------

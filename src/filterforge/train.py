@@ -275,14 +275,13 @@ class Trainer:
         self._print_header()
         lengths = [len(e.input_ids) for e in self.train_encoded]
         stopped_by = None
-        loop_start = time.time()
-        seconds_before = progress["train_seconds"]
         show_bar = not c.quiet and sys.stderr.isatty()
         for epoch in range(progress["epoch"], c.epochs):
             batches = length_grouped_order(lengths, c.batch_size, random.Random(c.seed * 1000 + epoch))
             self.model.train()
             losses: list[float] = []
             bar = _progress_bar(len(batches), f"epoch {epoch + 1}/{c.epochs}", show_bar, progress["batch_in_epoch"])
+            epoch_start = time.time()
             for batch_index in range(progress["batch_in_epoch"], len(batches)):
                 batch = collate(self.train_encoded, batches[batch_index], self.train_labels, pad_id, multiple,
                                 self.use_shared_prefix).to(self.device)
@@ -309,7 +308,7 @@ class Trainer:
                     progress["global_step"] += 1
                 progress["batch_in_epoch"] = batch_index + 1
                 if bar is not None:
-                    elapsed = seconds_before + time.time() - loop_start
+                    elapsed = progress["train_seconds"] + time.time() - epoch_start
                     bar.set_postfix(loss=f"{statistics.fmean(losses[-20:]):.3f}", art_s=f"{progress['articles_seen'] / max(elapsed, 1e-9):.1f}")
                     bar.update(1)
                 if c.max_steps and progress["global_step"] >= c.max_steps and not last_of_epoch:
@@ -317,7 +316,7 @@ class Trainer:
                     break
             if bar is not None:
                 bar.close()
-            progress["train_seconds"] = seconds_before + time.time() - loop_start
+            progress["train_seconds"] += time.time() - epoch_start  # validation time is not training time
             if stopped_by:
                 break
             val = self.evaluate_val()

@@ -11,6 +11,11 @@ STAGE_MODULES = (
     "filterforge.demo_data_command",
     "filterforge.prepare",
     "filterforge.train_command",
+    "filterforge.evaluate",
+    "filterforge.compare",
+    "filterforge.calibration",
+    "filterforge.export",
+    "filterforge.deploy",
 )
 
 

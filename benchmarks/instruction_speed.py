@@ -1,0 +1,142 @@
+"""Instruction strategy cost: naive prompt+article sequences vs shared-prefix batching.
+
+Training: the naive loop runs the filter prompt once per article; shared-prefix runs it once per
+batch and lets the articles attend to its (differentiable) KV cache. Inference: the prompt's cache is
+computed once per process. Same model, articles, prompt and seed for both paths.
+
+    python benchmarks/instruction_speed.py                       # CPU: small random decoder, SmolLM2 tokenizer
+    python benchmarks/instruction_speed.py --shape qwen2.5-1.5b --device cuda --lora   # GPU, random weights
+
+Writes benchmarks/results/instruction_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+SHAPES = {
+    # SmolLM2-135M's width and heads, fewer layers, so the naive loop fits a 2-core CPU's minutes.
+    "smollm2-4layers": dict(arch="llama", hidden_size=576, intermediate_size=1536, num_hidden_layers=4,
+                            num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192),
+    "qwen2.5-1.5b": dict(arch="qwen2", hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                         num_attention_heads=12, num_key_value_heads=2, max_position_embeddings=32768, rope_theta=1e6),
+}
+
+
+def model_folder(shape: str, out: Path) -> Path:
+    from transformers import AutoTokenizer, LlamaConfig, LlamaModel, Qwen2Config, Qwen2Model
+
+    from filterforge.model_sources import resolve_model
+
+    if shape == "smollm2-135m":
+        return resolve_model("smollm2-135m")
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model("smollm2-135m")))
+    spec = dict(SHAPES[shape])
+    config_cls, model_cls = (LlamaConfig, LlamaModel) if spec.pop("arch") == "llama" else (Qwen2Config, Qwen2Model)
+    config = config_cls(**spec, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False)
+    model_cls(config).save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    return out
+
+
+def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path) -> dict:
+    from filterforge.train import TrainConfig, Trainer
+
+    config = TrainConfig(filter_id="investment-risk/v2", strategy="instruction", data_dir=str(data_dir),
+                         output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size,
+                         max_steps=args.steps, device=args.device, lora=args.lora, shared_prefix=shared,
+                         quiet=True, overwrite=True, seed=0, max_train_examples=args.batch_size * args.steps)
+    trainer = Trainer(config)
+    meta = trainer.run()
+    return {"articles_per_second": meta["articles_per_second"], "train_seconds": meta["train_seconds"],
+            "peak_memory_mb": meta["peak_memory_mb"], "prompt_tokens": meta["token_budget"]["prompt_tokens"],
+            "article_tokens_kept_mean": meta["token_budget"]["article_tokens_kept_mean"], "run_dir": str(out)}
+
+
+def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict:
+    import torch
+
+    from filterforge.inference import TorchPredictor
+
+    predictor = TorchPredictor.from_dir(run_dir, device=args.device, batch_size=args.batch_size, shared_prefix=shared)
+    if args.device.startswith("cuda"):
+        predictor.autocast_dtype = torch.bfloat16
+    encoded = predictor.encode(rows)
+    predictor.predict_encoded(encoded[: args.batch_size])  # warm-up (and, shared-prefix, the one-off prompt cache)
+    start = time.perf_counter()
+    predictor.predict_encoded(encoded)
+    seconds = time.perf_counter() - start
+    return {"articles_per_second": round(len(rows) / seconds, 3), "seconds": round(seconds, 2), "path": predictor.path_used}
+
+
+def distillation_inference(model_dir: Path, data_dir: Path, rows: list[dict], args, out: Path) -> dict:
+    from filterforge.train import TrainConfig, Trainer
+
+    Trainer(TrainConfig(filter_id="investment-risk/v2", strategy="distillation", data_dir=str(data_dir),
+                        output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size, max_steps=1,
+                        device=args.device, quiet=True, overwrite=True, seed=0, max_train_examples=args.batch_size)).run()
+    return inference_speed(out, rows, False, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", default="smollm2-4layers", choices=[*SHAPES, "smollm2-135m"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--infer-articles", type=int, default=16)
+    parser.add_argument("--lora", action="store_true")
+    parser.add_argument("--demo-articles", type=int, default=120)
+    parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "instruction_speed.json"))
+    args = parser.parse_args()
+
+    from filterforge.demo_data import generate_demo_articles, write_jsonl
+    from filterforge.prepare import prepare
+    from filterforge.provenance import provenance
+
+    work = Path(tempfile.mkdtemp(prefix="ff-instruction-speed-"))
+    write_jsonl(generate_demo_articles(n=args.demo_articles, seed=11), work / "demo.jsonl")
+    data_dir = work / "splits"
+    prepare("investment-risk/v2", [str(work / "demo.jsonl")], str(data_dir), seed=0)
+    model_dir = model_folder(args.shape, work / "model")
+    rows = [json.loads(line) for line in open(data_dir / "train.jsonl")][: args.infer_articles]
+
+    shared = train_speed(data_dir, model_dir, True, args, work / "shared")
+    naive = train_speed(data_dir, model_dir, False, args, work / "naive")
+    infer_shared = inference_speed(work / "shared", rows, True, args)
+    infer_naive = inference_speed(work / "shared", rows, False, args)
+    infer_distill = distillation_inference(model_dir, data_dir, rows, args, work / "distill")
+    result = {
+        "shape": args.shape, "weights": "random" if args.shape in SHAPES else "pretrained", "device": args.device,
+        "batch_size": args.batch_size, "lora": args.lora, "prompt_tokens": shared["prompt_tokens"],
+        "article_tokens_kept_mean": shared["article_tokens_kept_mean"],
+        "training": {"naive": naive, "shared_prefix": shared,
+                     "ratio": round(shared["articles_per_second"] / naive["articles_per_second"], 2)},
+        "inference": {"naive": infer_naive, "shared_prefix": infer_shared, "distillation": infer_distill,
+                      "shared_vs_naive": round(infer_shared["articles_per_second"] / infer_naive["articles_per_second"], 2),
+                      "instruction_cost_vs_distillation": round(infer_distill["articles_per_second"] / infer_shared["articles_per_second"], 2)},
+        "machine": platform.node(), **provenance(),
+    }
+    t, i = result["training"], result["inference"]
+    print(f"\ninstruction speed: {args.shape} ({result['weights']} weights), {args.device}, batch {args.batch_size}, "
+          f"prompt {result['prompt_tokens']} tokens, article tokens kept mean {result['article_tokens_kept_mean']}")
+    print("| path | train articles/s | inference articles/s |\n|---|---|---|")
+    print(f"| naive (prompt per article) | {t['naive']['articles_per_second']:.3f} | {i['naive']['articles_per_second']:.3f} |")
+    print(f"| shared prefix | {t['shared_prefix']['articles_per_second']:.3f} | {i['shared_prefix']['articles_per_second']:.3f} |")
+    print(f"| distillation (article only) | - | {i['distillation']['articles_per_second']:.3f} |")
+    print(f"training ratio {t['ratio']}x; inference ratio {i['shared_vs_naive']}x; "
+          f"instruction costs {i['instruction_cost_vs_distillation']}x distillation per article at inference")
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
