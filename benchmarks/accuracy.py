@@ -115,7 +115,7 @@ class Profile:
     encoder_epochs_large: int = 1  # datasets with > large_dataset_rows train articles
     encoder_epochs_small: int = 4
     decoder_epochs: int = 1
-    decoder_max_steps: int = 24
+    decoder_max_steps: int = 16
     large_dataset_rows: int = 1000
     student_val_limit: int = 200
     head_tail_min_truncated_share: float = 0.25
@@ -297,18 +297,20 @@ class MethodResult:
     status: str = "ok"  # ok | skipped | failed
     note: str = ""
     test: dict[str, Any] = field(default_factory=dict)
-    val_mae: float | None = None
-    val_mae_student_subset: float | None = None
+    val_mae: float | None = None  # whole val split (baselines: what chose alpha)
+    val_mae_first_n: float | None = None  # first `student_val_limit` val articles, for every method
     train_seconds: float | None = None
     ms_per_article: float | None = None
     tokens: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     budget_limited: bool = False
     predictions: np.ndarray | None = None  # test predictions, kept in memory for the evidence
+    val_predictions: np.ndarray | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("predictions")
+        data.pop("val_predictions")
         return data
 
 
@@ -324,7 +326,8 @@ def mean_predictor(splits: Splits, seed: int) -> MethodResult:
     result = MethodResult("mean", "mean predictor (train mean per dimension)", "baseline", train_seconds=fit_s,
                           ms_per_article=0.0, tokens={"note": "no input"})
     result.test = score_predictions(pred, splits.labels("test"), splits.spec, means, seed)
-    result.val_mae = _mae(np.tile(means, (len(splits.val), 1)), splits.labels("val"))
+    result.val_predictions = np.tile(means, (len(splits.val), 1))
+    result.val_mae = _mae(result.val_predictions, splits.labels("val"))
     result.predictions = pred
     return result
 
@@ -364,6 +367,7 @@ def tfidf_ridge(splits: Splits, alphas: Sequence[float], seed: int, train_rows: 
     x_val = vectorizer.transform(texts(splits.val))
     model, alpha, curve = select_ridge(x_train, y_train, x_val, splits.labels("val"), alphas)
     fit_s = time.perf_counter() - started
+    val_pred = np.clip(model.predict(x_val), 0, 10)
     started = time.perf_counter()
     pred = np.clip(model.predict(vectorizer.transform(texts(splits.test))), 0, 10)
     ms = (time.perf_counter() - started) / len(splits.test) * 1000
@@ -375,7 +379,7 @@ def tfidf_ridge(splits: Splits, alphas: Sequence[float], seed: int, train_rows: 
                                     "features": x_train.shape[1], "train_examples": len(train_rows)})
     result.test = score_predictions(pred, splits.labels("test"), splits.spec, y_train.mean(0), seed)
     result.val_mae = curve[str(alpha)]
-    result.predictions = pred
+    result.predictions, result.val_predictions = pred, val_pred
     return result
 
 
@@ -421,6 +425,7 @@ def embedding_probe(splits: Splits, model_path: Path, profile: Profile) -> Metho
     x_val = encoder.embed(texts(splits.val))
     model, alpha, curve = select_ridge(x_train, splits.labels("train"), x_val, splits.labels("val"), profile.probe_alphas)
     fit_s = time.perf_counter() - started
+    val_pred = np.clip(model.predict(x_val), 0, 10)
     test_texts = texts(splits.test)
     started = time.perf_counter()
     pred = np.clip(model.predict(encoder.embed(test_texts)), 0, 10)
@@ -433,7 +438,7 @@ def embedding_probe(splits: Splits, model_path: Path, profile: Profile) -> Metho
                                     "model": str(model_path), "pooling": "mean, L2-normalised"})
     result.test = score_predictions(pred, splits.labels("test"), splits.spec, splits.train_means, profile.seed)
     result.val_mae = curve[str(alpha)]
-    result.predictions = pred
+    result.predictions, result.val_predictions = pred, val_pred
     return result
 
 
@@ -544,7 +549,7 @@ def run_student(student: StudentSpec, splits: Splits, data_dir: Path, work_dir: 
     means = np.asarray(metadata["train_label_means"])
     result.test = score_predictions(pred, splits.labels("test"), splits.spec, means, profile.seed)
     result.predictions = pred
-    result.val_mae_student_subset = metadata["best_val_mae"]
+    result.val_mae_first_n = metadata["best_val_mae"]  # the trainer's val file holds exactly those articles
     result.train_seconds = metadata["train_seconds"]
     result.ms_per_article = ms
     truncated = stats.pop("truncated_mask")
@@ -658,7 +663,7 @@ def learning_curve_entry(result: MethodResult, fraction: float, n_train: int) ->
     entry = {"fraction": fraction, "train_examples": n_train, "status": result.status, "note": result.note}
     if result.status == "ok":
         entry.update(test_mae=result.test["mae"], test_mean_predictor_mae=result.test["mean_predictor_mae"],
-                     val_mae=result.val_mae if result.val_mae is not None else result.val_mae_student_subset,
+                     val_mae=result.val_mae_first_n,
                      train_seconds=result.train_seconds,
                      articles_seen=result.settings.get("articles_seen"), steps=result.settings.get("global_steps"))
     return entry
@@ -693,7 +698,7 @@ def dataset_markdown(name: str, data: dict) -> list[str]:
     rank_header = "tier acc." if has_tiers else f"R@{data['recall_k']} (top 10 %)"
     lines = [f"### {name} ({data['filter']}: {data['splits']['train']} train / {data['splits']['val']} val / "
              f"{data['splits']['test']} test articles)", ""]
-    lines.append(f"| method | test MAE [95% CI] | RMSE | Spearman | {rank_header} | val MAE | train s | ms/article | "
+    lines.append(f"| method | test MAE [95% CI] | RMSE | Spearman | {rank_header} | val MAE† | train s | ms/article | "
                  "article tokens kept (cut) | notes |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
     best = data.get("lowest_test_mae")
@@ -705,11 +710,9 @@ def dataset_markdown(name: str, data: dict) -> list[str]:
         mae = f"{test['mae']:.3f} [{test['mae_ci95'][0]:.2f}, {test['mae_ci95'][1]:.2f}]"
         if method["key"] == best:
             mae = f"**{mae}**"
-        val = method["val_mae"] if method["val_mae"] is not None else method["val_mae_student_subset"]
-        val_cell = fmt(val) + ("†" if method["val_mae"] is None else "")
         label = method["label"] + (" ‡" if method["budget_limited"] else "")
         lines.append(f"| {label} | {mae} | {fmt(test['rmse'])} | {fmt(test['spearman'])} | {ranking_cell(method, has_tiers)} | "
-                     f"{val_cell} | {fmt(method['train_seconds'], 1)} | {fmt(method['ms_per_article'], 1)} | "
+                     f"{fmt(method['val_mae_first_n'])} | {fmt(method['train_seconds'], 1)} | {fmt(method['ms_per_article'], 1)} | "
                      f"{tokens_cell(method)} | {method['note']} |")
     lines.append("")
     mean_mae = next((m["test"]["mae"] for m in data["methods"] if m["key"] == "mean"), None)
@@ -737,8 +740,9 @@ def markdown(report: dict) -> str:
         f"Settings: MiniLM inputs {settings['encoder_article_tokens'] + 2} tokens, "
         f"{settings['encoder_epochs_large']} epoch on sustainability / {settings['encoder_epochs_small']} on the small sets; "
         f"SmolLM2 {settings['decoder_article_tokens']} article tokens, at most {settings['decoder_max_steps']} optimizer steps "
-        f"of 8 articles. Students pick checkpoints on the first {settings['student_val_limit']} val articles "
-        "(val MAE marked †); baselines choose alpha on the whole val split. ‡ = budget-limited student "
+        f"of 8 articles. † val MAE on the first {settings['student_val_limit']} val articles, for every method: "
+        "students pick checkpoints on them (and the best student is picked by it); baselines choose alpha on the "
+        "whole val split. ‡ = budget-limited student "
         "(stopped by max_steps before one epoch). Every method is scored on the full test split. "
         "ms/article: test-set prediction time on this machine (batch 16 for students, 32 for the probe), tokenisation included.",
         "",
@@ -818,9 +822,10 @@ class Benchmark:
         encoder_path = resolve_model(self.profile.encoder_model)
         for name, splits in self.splits.items():
             log(f"baselines on {name}")
-            self.results[name] = [mean_predictor(splits, self.profile.seed),
-                                  tfidf_ridge(splits, self.profile.tfidf_alphas, self.profile.seed),
-                                  embedding_probe(splits, encoder_path, self.profile)]
+            self.results[name] = [self.with_val_subset(result, splits) for result in (
+                mean_predictor(splits, self.profile.seed),
+                tfidf_ridge(splits, self.profile.tfidf_alphas, self.profile.seed),
+                embedding_probe(splits, encoder_path, self.profile))]
             self.save()
         first, rest = self.profile.datasets[0], self.profile.datasets[1:]
         encoder_student, decoder_students = STUDENTS[0], STUDENTS[1:]
@@ -838,6 +843,11 @@ class Benchmark:
         self.complete = True
         return self.save()
 
+    def with_val_subset(self, result: MethodResult, splits: Splits) -> MethodResult:
+        n = self.profile.student_val_limit
+        result.val_mae_first_n = _mae(result.val_predictions[:n], splits.labels("val")[:n])
+        return result
+
     def add_student(self, name: str, student: StudentSpec) -> None:
         if student.key not in self.profile.students:
             return
@@ -847,7 +857,7 @@ class Benchmark:
 
     def best_student(self, name: str) -> MethodResult | None:
         students = [r for r in self.results[name] if r.kind == "student" and r.status == "ok"]
-        return min(students, key=lambda r: r.val_mae_student_subset) if students else None
+        return min(students, key=lambda r: r.val_mae_first_n) if students else None
 
     def method(self, name: str, key: str) -> MethodResult | None:
         return next((r for r in self.results[name] if r.key == key and r.status == "ok"), None)
@@ -862,8 +872,8 @@ class Benchmark:
                 tfidf = self.method(name, "tfidf-ridge")
             else:
                 log(f"learning curve: TF-IDF + ridge on {fraction:.0%} of {name}")
-                tfidf = tfidf_ridge(splits, self.profile.tfidf_alphas, self.profile.seed, splits.train[:n_train],
-                                    key=f"tfidf-ridge-{int(fraction * 100)}")
+                tfidf = self.with_val_subset(tfidf_ridge(splits, self.profile.tfidf_alphas, self.profile.seed,
+                                                         splits.train[:n_train], key=f"tfidf-ridge-{int(fraction * 100)}"), splits)
             tfidf_entries.append(learning_curve_entry(tfidf, fraction, n_train))
         best = self.best_student(name)
         student = next((s for s in (*STUDENTS, HEAD_TAIL) if best and s.key == best.key), None)

@@ -33,7 +33,7 @@ done
 
 step "4. compare and decide"
 filterforge compare $OUT/runs/distillation $OUT/runs/instruction --output $OUT/report.md
-WINNER=$(python -c "import json;print(json.load(open('$OUT/comparison.json'))['decision']['winner_run'])")
+WINNER=$(python -c "import json;print(json.load(open('$OUT/comparison.json'))['decision']['chosen_run'])")
 echo "winner: $WINNER"
 
 step "5. calibrate the winner on the calibration split"

@@ -141,28 +141,36 @@ def _export_graph(student: Any, path: Path, opset: int, exporter: str) -> dict[s
 
 # -- checks -------------------------------------------------------------------------------------
 
-def pick_parity_inputs(encoded: Sequence[Any], count: int) -> list[int]:
-    """Indices of `count` articles spread over the range of input lengths (shortest and longest included)."""
+def pick_parity_inputs(strategy: Any, rows: Sequence[dict], encoded: Sequence[Any], count: int, max_length: int) -> list[Any]:
+    """`count` real articles spread over the range of input lengths (shortest and longest included).
+    When truncation made them all equally long, one is added again cut to half its article tokens, so
+    that the padded batch really mixes lengths."""
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
     if len(order) <= count:
-        return order
-    picks = [order[round(k * (len(order) - 1) / (count - 1))] for k in range(count)] if count > 1 else [order[-1]]
-    return list(dict.fromkeys(picks))
+        picks = order
+    elif count > 1:
+        picks = list(dict.fromkeys(order[round(k * (len(order) - 1) / (count - 1))] for k in range(count)))
+    else:
+        picks = [order[-1]]
+    inputs = [encoded[i] for i in picks]
+    if len({len(e.input_ids) for e in inputs}) < 2 and inputs[-1].article_tokens > 1:
+        shorter = strategy.fixed_tokens + inputs[-1].article_tokens // 2
+        inputs.append(strategy.encode(rows[picks[-1]], min(shorter, max_length)))
+    return inputs
 
 
-def torch_raw_scores(student: Any, encoded: Sequence[Any], indices: Sequence[int], pad_id: int) -> Any:
+def torch_raw_scores(student: Any, inputs: Sequence[Any], pad_id: int) -> Any:
     import numpy as np
     import torch
 
     from filterforge.onnx_runtime import pad_batch
 
-    ids, mask = pad_batch([encoded[i].input_ids for i in indices], pad_id)
+    ids, mask = pad_batch([e.input_ids for e in inputs], pad_id)
     with torch.inference_mode():
         return student(torch.from_numpy(ids), torch.from_numpy(mask)).float().numpy().astype(np.float32)
 
 
-def check_parity(student: Any, predictor: Any, encoded: Sequence[Any], indices: Sequence[int], atol: float,
-                 perturbation: float = 0.0) -> dict[str, Any]:
+def check_parity(student: Any, predictor: Any, inputs: Sequence[Any], atol: float, perturbation: float = 0.0) -> dict[str, Any]:
     """Raw scores of ONNX Runtime vs torch, one article at a time and together as one padded batch."""
     import numpy as np
 
@@ -172,16 +180,16 @@ def check_parity(student: Any, predictor: Any, encoded: Sequence[Any], indices: 
     pad_id = pad_token_id(predictor.tokenizer)
     worst = 0.0
     # One padded batch (at least two inputs, so padding is checked; long inputs keep it to two).
-    longest = max(len(encoded[i].input_ids) for i in indices)
-    batch = list(indices)[: max(2, MAX_BATCH_TOKENS // longest)]
-    groups = [[i] for i in indices] + ([batch] if len(batch) > 1 else [])
+    longest = max(len(e.input_ids) for e in inputs)
+    batch = list(inputs)[: max(2, MAX_BATCH_TOKENS // longest)]
+    groups = [[e] for e in inputs] + ([batch] if len(batch) > 1 else [])
     for group in groups:
-        reference = torch_raw_scores(student, encoded, group, pad_id)
-        ids, mask = pad_batch([encoded[i].input_ids for i in group], pad_id)
+        reference = torch_raw_scores(student, group, pad_id)
+        ids, mask = pad_batch([e.input_ids for e in group], pad_id)
         onnx = predictor.run_batch(ids, mask) + perturbation
         worst = max(worst, float(np.abs(onnx - reference).max()))
-    lengths = sorted(len(encoded[i].input_ids) for i in indices)
-    return {"max_abs_diff": worst, "atol": atol, "articles": len(indices), "input_lengths": lengths,
+    lengths = sorted(len(e.input_ids) for e in inputs)
+    return {"max_abs_diff": worst, "atol": atol, "articles": len(inputs), "input_lengths": lengths,
             "batch_sizes": sorted({len(g) for g in groups}), "passed": worst <= atol}
 
 
@@ -198,6 +206,7 @@ def quantize_graph(source: Path, target: Path, mode: str) -> dict[str, Any]:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         head_nodes = [node.name for node in model.graph.node if "/head/" in node.name]
+        head_nodes += [f"{name}_MatMul" for name in head_nodes]  # the quantizer splits Gemm into <name>_MatMul + Add
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint that does not apply here
@@ -309,10 +318,10 @@ def export_run(run_path: Path, output: Path | None, quantize: str, opset: int, e
         export_record = export_graph(student, fp32_graph, opset, exporter)
         fp32 = OnnxPredictor(create_session(fp32_graph, threads, "CPUExecutionProvider"), tokenizer, strategy,
                              int(info["max_length"]), info, staging)
-        picks = pick_parity_inputs(encoded, parity_articles)
-        parity = check_parity(student, fp32, encoded, picks, atol, perturbation)
+        picks = pick_parity_inputs(strategy, rows, encoded, parity_articles, int(info["max_length"]))
+        parity = check_parity(student, fp32, picks, atol, perturbation)
         parity["split"] = split
-        echo(f"  parity on {parity['articles']} {split} articles ({', '.join(map(str, parity['input_lengths']))} tokens; "
+        echo(f"  parity on {parity['articles']} {split} inputs ({', '.join(map(str, parity['input_lengths']))} tokens; "
              f"batch {' and '.join(map(str, parity['batch_sizes']))}): max |ONNX - torch| {parity['max_abs_diff']:.2e} "
              f"(--atol {atol:g}) via {export_record['exporter']}")
         if not parity["passed"]:

@@ -15,6 +15,8 @@ STAGE_MODULES = (
     "filterforge.compare",
     "filterforge.calibration",
     "filterforge.export",
+    "filterforge.bench",
+    "filterforge.score",
     "filterforge.deploy",
 )
 
