@@ -8,6 +8,7 @@ articles are reported as ``file:line: reason`` and counted, never fatal.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,7 +233,7 @@ def score_file(target: str, input_path: Path, output_path: Path, runtime: str, b
 
         def report(message: str, advance: bool = True) -> None:
             invalid.append(message)
-            bar.write(message, file=click.get_text_stream("stderr"))
+            bar.write(message, file=sys.stderr)
             if advance:
                 bar.update(1)
 
