@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import json
 import math
 import os
 import shutil
@@ -43,7 +42,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import click
 import numpy as np
@@ -287,7 +286,7 @@ def paired_ratio_interval(errors_a: np.ndarray, errors_b: np.ndarray, seed: int)
 def score_predictions(pred: np.ndarray, gold: np.ndarray, spec: Any, train_means: np.ndarray, seed: int) -> dict[str, Any]:
     from filterforge.metrics import regression_metrics
 
-    pred = np.clip(np.asarray(pred, dtype=np.float64), 0.0, 10.0)
+    pred = np.clip(np.asarray(pred, dtype=np.float64).reshape(gold.shape), 0.0, 10.0)
     metrics = regression_metrics(pred, gold, spec.dimension_names, train_means.tolist())
     metrics["spearman"] = mean_spearman(pred, gold)
     metrics["mae_ci95"] = bootstrap_mae(np.abs(pred - gold).mean(1), seed)
@@ -325,7 +324,12 @@ class MethodResult:
 
 
 def _mae(pred: np.ndarray, gold: np.ndarray) -> float:
-    return float(np.abs(np.clip(pred, 0, 10) - gold).mean())
+    return float(np.abs(np.clip(np.reshape(pred, gold.shape), 0, 10) - gold).mean())
+
+
+def ridge_predict(model: Any, x: Any, dims: int) -> np.ndarray:
+    """Clipped predictions as [n, dims]: ridge returns 1-D for a single-dimension filter."""
+    return np.clip(np.asarray(model.predict(x)).reshape(-1, dims), 0, 10)
 
 
 def mean_predictor(splits: Splits, seed: int) -> MethodResult:
@@ -377,9 +381,9 @@ def tfidf_ridge(splits: Splits, alphas: Sequence[float], seed: int, train_rows: 
     x_val = vectorizer.transform(texts(splits.val))
     model, alpha, curve = select_ridge(x_train, y_train, x_val, splits.labels("val"), alphas)
     fit_s = time.perf_counter() - started
-    val_pred = np.clip(model.predict(x_val), 0, 10)
+    val_pred = ridge_predict(model, x_val, y_train.shape[1])
     started = time.perf_counter()
-    pred = np.clip(model.predict(vectorizer.transform(texts(splits.test))), 0, 10)
+    pred = ridge_predict(model, vectorizer.transform(texts(splits.test)), y_train.shape[1])
     ms = (time.perf_counter() - started) / len(splits.test) * 1000
     edge = " (at the edge of the grid)" if alpha in (min(alphas), max(alphas)) else ""
     result = MethodResult(key, "TF-IDF + ridge", "baseline", train_seconds=fit_s, ms_per_article=ms,
@@ -435,10 +439,10 @@ def embedding_probe(splits: Splits, model_path: Path, profile: Profile) -> Metho
     x_val = encoder.embed(texts(splits.val))
     model, alpha, curve = select_ridge(x_train, splits.labels("train"), x_val, splits.labels("val"), profile.probe_alphas)
     fit_s = time.perf_counter() - started
-    val_pred = np.clip(model.predict(x_val), 0, 10)
+    val_pred = ridge_predict(model, x_val, len(splits.spec.dimensions))
     test_texts = texts(splits.test)
     started = time.perf_counter()
-    pred = np.clip(model.predict(encoder.embed(test_texts)), 0, 10)
+    pred = ridge_predict(model, encoder.embed(test_texts), len(splits.spec.dimensions))
     ms = (time.perf_counter() - started) / len(splits.test) * 1000
     edge = " (at the edge of the grid)" if alpha in (min(profile.probe_alphas), max(profile.probe_alphas)) else ""
     result = MethodResult("minilm-probe", "frozen MiniLM embeddings + ridge", "baseline", train_seconds=fit_s,
@@ -552,6 +556,7 @@ def run_student(student: StudentSpec, splits: Splits, data_dir: Path, work_dir: 
         metadata = train_student(student, splits, data_dir, run_dir, profile, budget, fixed,
                                  None if fraction >= 1.0 else train_rows)
         pred, ms, stats = predict_test(run_dir, splits.test)
+        shutil.rmtree(run_dir / "checkpoint", ignore_errors=True)  # resume state (1.6 GB for SmolLM2): not needed once scored
     except Exception as exc:
         result.status, result.note = "failed", f"{type(exc).__name__}: {exc}"
         log(f"  {key} failed: {result.note}")
@@ -673,17 +678,19 @@ def truncation_evidence(student: MethodResult, tfidf: MethodResult, splits: Spli
 
 
 def article_length_profile(student: MethodResult, splits: Splits) -> dict[str, Any] | None:
-    """How many test articles a longer input would keep whole, and what it costs in tokens."""
+    """How many test articles a doubled input budget would keep whole, and what it costs in tokens."""
     from transformers import AutoTokenizer
 
-    run_dir = student.settings.get("run_dir")
-    if not run_dir:
+    run_dir, budget = student.settings.get("run_dir"), student.settings.get("article_tokens")
+    if not run_dir or not budget:
         return None
     tokenizer = AutoTokenizer.from_pretrained(str(Path(run_dir) / "model"))
     lengths = np.asarray([len(ids) for ids in tokenizer(texts(splits.test), add_special_tokens=False, verbose=False)["input_ids"]])
-    return {"tokenizer": student.settings.get("model"), "longer_than_254": float((lengths > 254).mean()),
-            "longer_than_510": float((lengths > 510).mean()), "median_tokens": float(np.median(lengths)),
-            "token_cost_512_over_256": float(np.minimum(lengths, 510).sum() / max(np.minimum(lengths, 254).sum(), 1))}
+    doubled = 2 * budget + 2
+    return {"tokenizer": student.settings.get("model"), "article_tokens": budget, "doubled_article_tokens": doubled,
+            "share_longer_than_budget": float((lengths > budget).mean()),
+            "share_longer_than_doubled": float((lengths > doubled).mean()), "median_tokens": float(np.median(lengths)),
+            "token_cost_doubled_over_budget": float(np.minimum(lengths, doubled).sum() / max(np.minimum(lengths, budget).sum(), 1))}
 
 
 def learning_curve_entry(result: MethodResult, fraction: float, n_train: int) -> dict[str, Any]:
@@ -703,6 +710,11 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def cell(text: str) -> str:
+    """One markdown table cell: first line only, no pipes."""
+    return (text.splitlines() or [""])[0].replace("|", "/")
 
 
 def ranking_cell(method: dict, spec_has_tiers: bool) -> str:
@@ -731,7 +743,7 @@ def dataset_markdown(name: str, data: dict) -> list[str]:
     best = data.get("lowest_test_mae")
     for method in data["methods"]:
         if method["status"] != "ok":
-            lines.append(f"| {method['label']} | {method['status']} | | | | | | | | {method['note']} |")
+            lines.append(f"| {method['label']} | {method['status']} | | | | | | | | {cell(method['note'])} |")
             continue
         test = method["test"]
         mae = f"{test['mae']:.3f} [{test['mae_ci95'][0]:.2f}, {test['mae_ci95'][1]:.2f}]"
@@ -740,7 +752,7 @@ def dataset_markdown(name: str, data: dict) -> list[str]:
         label = method["label"] + (" ‡" if method["budget_limited"] else "")
         lines.append(f"| {label} | {mae} | {fmt(test['rmse'])} | {fmt(test['spearman'])} | {ranking_cell(method, has_tiers)} | "
                      f"{fmt(method['val_mae_first_n'])} | {fmt(method['train_seconds'], 1)} | {fmt(method['ms_per_article'], 1)} | "
-                     f"{tokens_cell(method)} | {method['note']} |")
+                     f"{tokens_cell(method)} | {cell(method['note'])} |")
     lines.append("")
     mean_mae = next((m["test"]["mae"] for m in data["methods"] if m["key"] == "mean"), None)
     lines.append(f"Mean-predictor test MAE on this split: {fmt(mean_mae)}. Lowest test MAE: **{data.get('lowest_test_mae_label', '—')}** "
@@ -771,7 +783,9 @@ def markdown(report: dict) -> str:
         "students pick checkpoints on them (and the best student is picked by it); baselines choose alpha on the "
         "whole val split. ‡ = budget-limited student "
         "(stopped by max_steps before one epoch). Every method is scored on the full test split. "
-        "ms/article: test-set prediction time on this machine (batch 16 for students, 32 for the probe), tokenisation included.",
+        "ms/article: test-set prediction time on this machine (batch 16 for students, 32 for the probe), tokenisation included. "
+        "train s: the students' optimizer loop; the baselines' whole fit, alpha search (and the probe's embedding of train "
+        "and val) included.",
         "",
     ]
     for name, data in report["datasets"].items():
@@ -784,7 +798,7 @@ def markdown(report: dict) -> str:
         for method, entries in curve["methods"].items():
             for entry in entries:
                 if entry["status"] != "ok":
-                    lines.append(f"| {method} | {entry['fraction']:.0%} | {entry['train_examples']} | {entry['status']} | | | {entry['note']} |")
+                    lines.append(f"| {method} | {entry['fraction']:.0%} | {entry['train_examples']} | {entry['status']} | | | {cell(entry['note'])} |")
                     continue
                 lines.append(f"| {method} | {entry['fraction']:.0%} | {entry['train_examples']} | {entry['test_mae']:.3f} | "
                              f"{entry['test_mean_predictor_mae']:.3f} | {fmt(entry['val_mae'])} | {fmt(entry['train_seconds'], 1)} |")
@@ -898,11 +912,11 @@ class Benchmark:
         self.save()
 
     def best_student(self, name: str) -> MethodResult | None:
-        students = [r for r in self.results[name] if r.kind == "student" and r.status == "ok"]
+        students = [r for r in self.results.get(name, []) if r.kind == "student" and r.status == "ok"]
         return min(students, key=lambda r: r.val_mae_first_n) if students else None
 
     def method(self, name: str, key: str) -> MethodResult | None:
-        return next((r for r in self.results[name] if r.key == key and r.status == "ok"), None)
+        return next((r for r in self.results.get(name, []) if r.key == key and r.status == "ok"), None)
 
     def run_learning_curve(self, name: str) -> None:
         splits = self.splits[name]
@@ -952,6 +966,7 @@ class Benchmark:
         if not available:
             self.notes.append(f"head-tail students skipped: {why}")
             return
+        self.notes.append(f"head-tail strategy: {why}")
         for name, splits in sorted(self.splits.items(), key=lambda item: len(item[1].train)):
             probe = self.method(name, "minilm-probe")
             share = probe.tokens.get("share_truncated", 0.0) if probe else 0.0
@@ -1026,14 +1041,15 @@ class Benchmark:
             parts = [f"{k}: {v['articles']} articles, student {v['student_mae']:.3f} vs TF-IDF {v['tfidf_ridge_mae']:.3f} "
                      f"(x{v['student_over_tfidf']:.2f})" for k, v in trunc.items()]
             lines.append(f"Truncation: the best student's input cut {best.tokens.get('share_truncated', 0):.0%} of test "
-                         f"articles (mean {best.tokens.get('article_tokens_kept_mean')} article tokens kept); "
+                         f"articles (mean {best.tokens.get('article_tokens_kept_mean', 0):.0f} article tokens kept); "
                          + "; ".join(parts) + ".")
         lengths = article_length_profile(best, splits)
         if lengths:
             evidence["article_lengths"] = lengths
-            lines.append(f"Test article lengths ({lengths['tokenizer']} tokens): {lengths['longer_than_254']:.0%} exceed 254, "
-                         f"{lengths['longer_than_510']:.0%} exceed 510; a 512-token input would cost "
-                         f"x{lengths['token_cost_512_over_256']:.2f} the tokens of the 256-token one.")
+            lines.append(f"Test article lengths ({lengths['tokenizer']} tokens, median {lengths['median_tokens']:.0f}): "
+                         f"{lengths['share_longer_than_budget']:.0%} exceed the student's {lengths['article_tokens']}-token "
+                         f"budget, {lengths['share_longer_than_doubled']:.0%} exceed {lengths['doubled_article_tokens']}; the "
+                         f"doubled budget would cost x{lengths['token_cost_doubled_over_budget']:.2f} the article tokens.")
         per_dim = {dim: {"student": best.test["per_dimension_mae"][dim], "tfidf_ridge": tfidf.test["per_dimension_mae"][dim],
                          "mean_predictor": best.test["mean_predictor_per_dimension_mae"][dim]}
                    for dim in splits.spec.dimension_names}
@@ -1064,21 +1080,32 @@ class Benchmark:
     def closing_steps(self, best: MethodResult, evidence: dict) -> list[str]:
         steps = []
         curve = evidence.get("learning_curve", {}).get("methods", {})
-        student_curve = [e for e in curve.get(best.label, []) if e["status"] == "ok"]
-        tfidf_curve = [e for e in curve.get("TF-IDF + ridge", []) if e["status"] == "ok"]
-        if len(student_curve) >= 2 and len(tfidf_curve) >= 2:
-            student_gain = student_curve[-2]["test_mae"] - student_curve[-1]["test_mae"]
-            tfidf_gain = tfidf_curve[-2]["test_mae"] - tfidf_curve[-1]["test_mae"]
-            steps.append(f"The last doubling of train data lowered the student's test MAE by {student_gain:.3f} and "
-                         f"TF-IDF's by {tfidf_gain:.3f}: "
-                         + ("the student still gains faster, so more oracle-scored articles (or epochs) should help it more."
-                            if student_gain > tfidf_gain else "more data alone is unlikely to open a 15 % gap."))
+        student_curve = {e["fraction"]: e["test_mae"] for e in curve.get(best.label, []) if e["status"] == "ok"}
+        tfidf_curve = {e["fraction"]: e["test_mae"] for e in curve.get("TF-IDF + ridge", []) if e["status"] == "ok"}
+        common = sorted(set(student_curve) & set(tfidf_curve))
+        if len(common) >= 2:
+            low, high = common[-2], common[-1]
+            doublings = math.log2(high / low)
+            student_gain = (student_curve[low] - student_curve[high]) / doublings
+            tfidf_gain = (tfidf_curve[low] - tfidf_curve[high]) / doublings
+            text = (f"From {low:.0%} to {high:.0%} of train the student's test MAE went {student_curve[low]:.3f} -> "
+                    f"{student_curve[high]:.3f} and TF-IDF's {tfidf_curve[low]:.3f} -> {tfidf_curve[high]:.3f}: ")
+            closing = student_gain - TARGET_RATIO * tfidf_gain
+            gap = student_curve[high] - TARGET_RATIO * tfidf_curve[high]
+            if closing > 0:
+                more = gap / closing
+                text += (f"if both kept those rates per doubling of oracle data (a naive extrapolation), the student would "
+                         f"reach {TARGET_RATIO} x TF-IDF after ~{more:.1f} more doublings (~{2 ** more:.0f}x the train articles).")
+            else:
+                text += "the gap to the target does not shrink with more data, so more oracle articles alone will not close it."
+            steps.append(text)
         trunc = evidence.get("truncation", {})
         if "truncated" in trunc and "whole" in trunc and trunc["truncated"]["student_over_tfidf"] > trunc["whole"]["student_over_tfidf"]:
             lengths = evidence.get("article_lengths")
-            cost = f" (x{lengths['token_cost_512_over_256']:.2f} the tokens, {lengths['longer_than_510']:.0%} still cut)" if lengths else ""
-            steps.append("The student falls further behind TF-IDF on articles its input cut: 512-token inputs"
-                         f"{cost} or the head-tail strategy should help; both cost CPU time.")
+            cost = (f"{lengths['doubled_article_tokens']}-token inputs (x{lengths['token_cost_doubled_over_budget']:.2f} "
+                    f"the tokens, {lengths['share_longer_than_doubled']:.0%} still cut)") if lengths else "longer inputs"
+            steps.append(f"The student falls further behind TF-IDF on articles its input cut: {cost} or the head-tail "
+                         "strategy should help; both cost CPU time.")
         if best.budget_limited or best.settings.get("epochs", 1) <= 1:
             steps.append("More epochs (the CPU budget allowed one pass for MiniLM and a few steps for SmolLM2); "
                          "on a GPU the SmolLM2 students could train for full epochs.")
@@ -1097,7 +1124,7 @@ class Benchmark:
             "profile": self.profile.name,
             "settings": {**asdict(self.profile), "time_budget_s": self.clock.budget_s,
                          "learning_curve_fractions": list(LEARNING_CURVE_FRACTIONS), "target_ratio": TARGET_RATIO,
-                         "students": [asdict(s) for s in (*STUDENTS, HEAD_TAIL)],
+                         "student_specs": [asdict(s) for s in (*STUDENTS, HEAD_TAIL)],
                          "bootstrap_samples": BOOTSTRAP_SAMPLES, "recall_top_share": TOP_SHARE},
             "seed": self.profile.seed,
             "elapsed_seconds": round(self.clock.elapsed, 1),

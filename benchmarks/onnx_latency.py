@@ -109,7 +109,6 @@ def time_model(model_name: str, lengths: list[int], rounds: int, warmup: int, th
                 "fp32_max_abs_diff": float(np.abs(outputs["ORT fp32"] - outputs["torch eager"]).max()),
                 "int8_max_abs_diff": float(np.abs(outputs["ORT int8"] - outputs["torch eager"]).max()),
             })
-            r = rows[-1]
             print(f"  {model_name} 1 x {length}: torch {median['torch eager']:.1f} ms, ORT fp32 {median['ORT fp32']:.1f} ms, "
                   f"ORT int8 {median['ORT int8']:.1f} ms", flush=True)
         return rows

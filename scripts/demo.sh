@@ -46,5 +46,7 @@ filterforge bench $OUT/onnx --runtime torch,onnx --batch-sizes 1,8 --lengths 128
 
 step "7. score new articles and deploy"
 filterforge score $OUT/onnx --input $OUT/demo_articles.jsonl --output $OUT/scores.jsonl --runtime onnx
-filterforge deploy "$WINNER" --filters-root $OUT/filters
-echo "done: see $OUT/report.md, $OUT/runs/*/evaluation.json, $OUT/scores.jsonl"
+filterforge deploy "$WINNER" --overwrite
+head -n 40 $OUT/demo_articles.jsonl > $OUT/new_articles.jsonl
+filterforge score $FILTER --input $OUT/new_articles.jsonl --output $OUT/scores_deployed.jsonl --runtime torch
+echo "done: see $OUT/report.md, $OUT/runs/*/evaluation.json, $OUT/scores.jsonl, filters/$FILTER/model/README.md"

@@ -61,6 +61,22 @@ def test_baselines_score_every_test_article_beside_the_mean_predictor(bench, dem
     assert probe.ms_per_article > 0
 
 
+def test_baselines_on_a_single_dimension_filter(bench, demo_splits, tiny_encoder):
+    """commerce-prefilter has one dimension: ridge then predicts a vector, which must not broadcast."""
+    from filterforge.filters import resolve_filter
+
+    commerce = resolve_filter("commerce-prefilter/v1")
+    demo = demo_splits_object(bench, demo_splits)
+    one_dim = {name: [{**row, "labels": row["labels"][:1]} for row in getattr(demo, name)] for name in ("train", "val", "test")}
+    splits = bench.Splits(demo.config, commerce, demo_splits, "demo", one_dim["train"], one_dim["val"], one_dim["test"], {})
+    gold_val = splits.labels("val")
+    for result in (bench.tfidf_ridge(splits, (0.3, 3.0), seed=1),
+                   bench.embedding_probe(splits, tiny_encoder, bench.Profile("test", probe_alphas=(0.01, 1.0)))):
+        assert result.predictions.shape == (len(splits.test), 1)
+        assert result.val_mae == pytest.approx(np.abs(result.val_predictions - gold_val).mean())
+        assert "tier_accuracy" in result.test and 0.0 <= result.test["tier_accuracy"] <= 1.0
+
+
 def test_ranking_metrics(bench):
     from filterforge.filters import resolve_filter
 
@@ -119,7 +135,7 @@ def test_capped_run_on_real_data_with_tiny_models(bench, tiny_encoder, tiny_deco
     out = tmp_path / "accuracy.json"
     args = ["--quick", "--encoder-model", str(tiny_encoder), "--decoder-model", str(tiny_decoder),
             "--max-train", "32", "--max-val", "12", "--max-test", "24", "--decoder-max-steps", "2",
-            "--students", "smollm2-instruction-lora", "--work-dir", str(tmp_path / "work"),
+            "--students", "smollm2-distillation,smollm2-instruction-lora", "--work-dir", str(tmp_path / "work"),
             "--output", str(out)]
     result = CliRunner().invoke(bench.main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -128,7 +144,7 @@ def test_capped_run_on_real_data_with_tiny_models(bench, tiny_encoder, tiny_deco
     assert report["provenance"]["git_commit"] and report["seed"] == 42
     data = report["datasets"]["sustainability"]
     keys = [m["key"] for m in data["methods"]]
-    assert keys == ["mean", "tfidf-ridge", "minilm-probe", "smollm2-instruction-lora"]
+    assert keys == ["mean", "tfidf-ridge", "minilm-probe", "smollm2-distillation", "smollm2-instruction-lora"]
     for method in data["methods"]:
         assert method["status"] == "ok", method
         assert method["test"]["n"] == 24  # every method on every test article
@@ -138,7 +154,8 @@ def test_capped_run_on_real_data_with_tiny_models(bench, tiny_encoder, tiny_deco
     assert lora["tokens"]["prompt_tokens"] > 100  # the filter prompt went in whole
     curve = report["learning_curve"]["methods"]
     assert [e["train_examples"] for e in curve["TF-IDF + ridge"]] == [8, 16, 32]
-    assert len(curve) == 2 and all(len(entries) == 3 for entries in curve.values())
+    assert list(curve)[1] == "SmolLM2-135M distillation (full FT)"  # the best (only) student when the curve ran
+    assert all(len(entries) == 3 and entries[-1]["status"] == "ok" for entries in curve.values())
     assert report["target"]["met"] in (True, False)
     table = out.with_suffix(".md").read_text()
     assert "not a benchmark result" in table and "| TF-IDF + ridge |" in table

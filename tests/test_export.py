@@ -183,7 +183,52 @@ def test_lora_decoder_through_the_torch_exporter(runner, demo_splits, tiny_decod
     assert result.exit_code == 0, result.output
     info = json.loads((run / "onnx" / "filterforge.json").read_text())
     assert info["exporter"] == "torch.onnx" and info["opset"] == 17 and info["pooling"] == "last-token"
+    assert info["traced_attention"] == "eager"  # the graph's attention; torch itself keeps SDPA
     assert info["parity"]["max_abs_diff"] <= 1e-3 and max(info["parity"]["batch_sizes"]) > 1
+
+
+def test_decoder_int8_can_keep_the_down_projections_fp32(runner, demo_splits, tiny_decoder, tmp_path):
+    import onnx
+
+    run = tmp_path / "run"
+    trained = invoke(runner, tiny_train_args(demo_splits, tiny_decoder, run, "distillation", "--max-train-examples", "16"))
+    assert trained.exit_code == 0, trained.output
+    refused = invoke(runner, ["export", run, "--quantize", "int8", "--max-mae-increase", "-1"])
+    assert refused.exit_code == 1 and "try --keep-fp32 down_proj" in refused.output
+    kept = invoke(runner, ["export", run, "--quantize", "int8", "--keep-fp32", "down_proj"])
+    assert kept.exit_code == 0, kept.output
+    nodes = onnx.load(str(run / "onnx-int8" / "model.onnx")).graph.node
+    assert any(n.op_type == "MatMul" and "mlp/down_proj" in n.name for n in nodes)
+    assert not any(n.op_type == "MatMulInteger" and "down_proj" in n.name for n in nodes)
+    assert any(n.op_type == "MatMulInteger" and "mlp/up_proj" in n.name for n in nodes)
+    info = json.loads((run / "onnx-int8" / "filterforge.json").read_text())
+    assert info["quantization"]["keep_fp32_patterns"] == ["down_proj"]
+    wrong = invoke(runner, ["export", run, "--keep-fp32", "down_proj", "--output", tmp_path / "x"])
+    assert wrong.exit_code == 1 and "--keep-fp32 applies to --quantize int8 only" in wrong.output
+
+
+def test_qwen2_style_decoder_exports_through_optimum(runner, demo_splits, tmp_path):
+    """Qwen2 (biased q/k/v projections, GQA) as the student body: Optimum's exporter, parity on padded batches."""
+    import torch
+    from transformers import Qwen2Config, Qwen2Model
+
+    from conftest import make_tokenizer
+
+    body = tmp_path / "qwen2"
+    tokenizer = make_tokenizer("decoder")
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, intermediate_size=64, max_position_embeddings=1024,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False)
+    Qwen2Model(config).save_pretrained(str(body), safe_serialization=True)
+    tokenizer.save_pretrained(str(body))
+    run = tmp_path / "run"
+    trained = invoke(runner, tiny_train_args(demo_splits, body, run, "distillation", "--max-train-examples", "16"))
+    assert trained.exit_code == 0, trained.output
+    result = invoke(runner, ["export", run])
+    assert result.exit_code == 0, result.output
+    info = json.loads((run / "onnx" / "filterforge.json").read_text())
+    assert info["exporter"] == "optimum" and info["parity"]["passed"] and max(info["parity"]["batch_sizes"]) > 1
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ class Target:
     model: str
     path_used: str
     run: Callable[[Sequence[Any]], Any]
-    prepare: Callable[[int, int], None]
+    prepare: Callable[[int, int, Sequence[Any]], None]
     memory: Callable[[], float | None]
     reset_memory: Callable[[], None]
 
@@ -62,7 +62,7 @@ def make_inputs(strategy: Any, stream: Sequence[int], batch_size: int, length: i
 
     prefix, suffix = strategy.frame()
     shared = bool(getattr(strategy, "shares_prefix", False))
-    article = length - len(suffix) - (0 if shared else len(prefix))
+    article = article_tokens_for(strategy, length)
     inputs = []
     for row in range(batch_size):
         start = (row * article) % max(len(stream) - article, 1)
@@ -75,6 +75,22 @@ def article_tokens_for(strategy: Any, length: int) -> int:
     prefix, suffix = strategy.frame()
     shared = bool(getattr(strategy, "shares_prefix", False))
     return length - len(suffix) - (0 if shared else len(prefix))
+
+
+def benchmarkable_lengths(strategy: Any, lengths: Sequence[int], window: int | None) -> tuple[list[int], list[str]]:
+    """Lengths that leave room for article tokens and fit the model's context window; notes for the rest."""
+    prefix, suffix = strategy.frame()
+    shared = bool(getattr(strategy, "shares_prefix", False))
+    usable, skipped = [], []
+    for length in lengths:
+        total = length + (len(prefix) if shared else 0)
+        if article_tokens_for(strategy, length) < 1:
+            skipped.append(f"length {length}: the template alone takes {len(prefix) + len(suffix)} tokens")
+        elif window and total > window:
+            skipped.append(f"length {length}: {total} tokens exceed the model's context window of {window}")
+        else:
+            usable.append(length)
+    return usable, skipped
 
 
 def benchmark_rows(data_dir: str | None, spec: Any) -> tuple[list[dict], str]:
@@ -107,8 +123,10 @@ def torch_targets(model_dir: Path, device: str) -> list[Target]:
     predictor = TorchPredictor.from_dir(model_dir, device=device)
     is_cuda = predictor.device.startswith("cuda")
 
-    def prepare(batch_size: int, total_tokens: int) -> None:
+    def prepare(batch_size: int, total_tokens: int, inputs: Sequence[Any]) -> None:
         predictor.batch_size = batch_size
+        if predictor.use_shared_prefix and predictor._cache is None:
+            predictor.predict_encoded(inputs[:1])  # the prompt's KV cache: once per process, never timed
 
     def memory() -> float | None:
         return round(torch.cuda.max_memory_allocated() / 2**20, 1) if is_cuda else _rss_peak_mb()
@@ -130,7 +148,7 @@ def onnx_targets(onnx_dir: Path, threads: int | None, device: str) -> list[Targe
         predictor = OnnxPredictor.from_dir(onnx_dir, threads=threads, provider=provider)
         on_cpu = provider == "CPUExecutionProvider"
 
-        def prepare(batch_size: int, total_tokens: int, _p: Any = predictor) -> None:
+        def prepare(batch_size: int, total_tokens: int, inputs: Sequence[Any], _p: Any = predictor) -> None:
             _p.batch_size, _p.max_batch_tokens = batch_size, max(total_tokens, 1)
 
         precision = (predictor.info.get("quantization") or {}).get("mode", "none")
@@ -147,7 +165,7 @@ def time_target(target: Target, inputs: Sequence[Any], warmup: int, iters: int) 
     import numpy as np
 
     length = len(inputs[0].input_ids)
-    target.prepare(len(inputs), len(inputs) * length)
+    target.prepare(len(inputs), len(inputs) * length, inputs)
     target.reset_memory()
     for _ in range(warmup):
         target.run(inputs)
@@ -262,6 +280,7 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
 
     from filterforge.filters import load_filter
     from filterforge.io import atomic_write_text, write_json
+    from filterforge.onnx_runtime import is_onnx_dir
     from filterforge.plugins import get_strategies, lookup
     from filterforge.provenance import provenance
     from filterforge.strategies import model_context_window
@@ -270,8 +289,6 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
         torch.set_num_threads(threads)
     torch_dir, exports = _resolve_sources(path)
     available = {"torch": torch_dir is not None, "onnx": bool(exports)}
-    from filterforge.onnx_runtime import is_onnx_dir
-
     default = ["onnx"] if is_onnx_dir(path) else [r for r in RUNTIMES if available[r]]  # an export dir: its graph
     wanted = list(runtimes) if runtimes else default
     for runtime in wanted:
@@ -292,17 +309,8 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     strategy = lookup("strategy", info["strategy"], get_strategies())(spec, tokenizer, info.get("strategy_options") or {})
     window = model_context_window(AutoConfig.from_pretrained(str(spec_dir))) if (spec_dir / "config.json").exists() else None
     rows, source = benchmark_rows(_data_dir_for(torch_dir, exports), spec)
-    prefix, suffix = strategy.frame()
     shared = bool(getattr(strategy, "shares_prefix", False))
-    usable, skipped = [], []
-    for length in lengths:
-        total = length + (len(prefix) if shared else 0)
-        if article_tokens_for(strategy, length) < 1:
-            skipped.append(f"length {length}: the template alone takes {len(prefix) + len(suffix)} tokens")
-        elif window and total > window:
-            skipped.append(f"length {length}: {total} tokens exceed the model's context window of {window}")
-        else:
-            usable.append(length)
+    usable, skipped = benchmarkable_lengths(strategy, lengths, window)
     for note in skipped:
         echo(f"  skipped {note}")
     if not usable:
@@ -337,7 +345,7 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
         "results": results, "summary": summary,
         "settings": {"runtimes": wanted, "batch_sizes": list(batch_sizes), "lengths": usable, "skipped": skipped,
                      "threads": threads, "warmup": warmup, "iters": iters, "device": device},
-        "token_source": source, "prompt_tokens": len(prefix) if shared else 0,
+        "token_source": source, "prompt_tokens": len(strategy.frame()[0]) if shared else 0,
         "length_definition": ("tokens after the shared prompt (torch: against its cached KV; ONNX: prompt + these)"
                               if shared else "tokens per input, special tokens included"),
         "memory_note": "CPU: the process's peak resident memory so far (runtimes run one after the other); CUDA: torch's peak allocation",
