@@ -135,7 +135,7 @@ def test_capped_run_on_real_data_with_tiny_models(bench, tiny_encoder, tiny_deco
     out = tmp_path / "accuracy.json"
     args = ["--quick", "--encoder-model", str(tiny_encoder), "--decoder-model", str(tiny_decoder),
             "--max-train", "32", "--max-val", "12", "--max-test", "24", "--decoder-max-steps", "2",
-            "--students", "smollm2-distillation,smollm2-instruction-lora", "--work-dir", str(tmp_path / "work"),
+            "--students", "minilm-distillation,smollm2-instruction-lora", "--work-dir", str(tmp_path / "work"),
             "--output", str(out)]
     result = CliRunner().invoke(bench.main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -144,7 +144,7 @@ def test_capped_run_on_real_data_with_tiny_models(bench, tiny_encoder, tiny_deco
     assert report["provenance"]["git_commit"] and report["seed"] == 42
     data = report["datasets"]["sustainability"]
     keys = [m["key"] for m in data["methods"]]
-    assert keys == ["mean", "tfidf-ridge", "minilm-probe", "smollm2-distillation", "smollm2-instruction-lora"]
+    assert keys == ["mean", "tfidf-ridge", "minilm-probe", "minilm-distillation", "smollm2-instruction-lora"]
     for method in data["methods"]:
         assert method["status"] == "ok", method
         assert method["test"]["n"] == 24  # every method on every test article
@@ -154,7 +154,7 @@ def test_capped_run_on_real_data_with_tiny_models(bench, tiny_encoder, tiny_deco
     assert lora["tokens"]["prompt_tokens"] > 100  # the filter prompt went in whole
     curve = report["learning_curve"]["methods"]
     assert [e["train_examples"] for e in curve["TF-IDF + ridge"]] == [8, 16, 32]
-    assert list(curve)[1] == "SmolLM2-135M distillation (full FT)"  # the best (only) student when the curve ran
+    assert list(curve)[1] == "MiniLM distillation (full FT)"  # the best (only) student when the curve ran
     assert all(len(entries) == 3 and entries[-1]["status"] == "ok" for entries in curve.values())
     assert report["target"]["met"] in (True, False)
     table = out.with_suffix(".md").read_text()

@@ -19,7 +19,7 @@ def run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
 
     out = tmp_path_factory.mktemp("bench-score") / "run"
     runner = CliRunner()
-    trained = invoke(runner, tiny_train_args(demo_splits, tiny_encoder, out, "distillation"))
+    trained = invoke(runner, tiny_train_args(demo_splits, tiny_encoder, out, "distillation", "--max-train-examples", "48"))
     assert trained.exit_code == 0, trained.output
     exported = invoke(runner, ["export", out])
     assert exported.exit_code == 0, exported.output
@@ -190,6 +190,21 @@ def test_calibration_is_applied_after_the_model(runner, run, demo_splits, tmp_pa
     raw = np.array([list(r["scores"].values()) for r in _output_rows(plain)])
     cal = np.array([list(r["scores"].values()) for r in _output_rows(adjusted)])
     np.testing.assert_allclose(cal, 7 + raw * 0.2, atol=2e-3)
+
+
+def test_an_export_older_than_the_calibration_is_flagged(runner, run, demo_splits, tmp_path):
+    from filterforge.calibration import Calibration
+
+    copy = tmp_path / "run"
+    shutil.copytree(run / "model", copy / "model")
+    shutil.copy2(run / "training_metadata.json", copy / "training_metadata.json")
+    assert invoke(runner, ["export", copy]).exit_code == 0
+    names = json.loads((copy / "model" / "filterforge.json").read_text())["dimension_names"]
+    Calibration(names, [([0.0, 10.0], [0.0, 10.0])] * 8).save(copy / "model")
+    source = _write_lines(tmp_path / "in.jsonl", [json.dumps(a) for a in _articles(demo_splits, 1)])
+    result = invoke(runner, ["score", copy, "--input", source, "--output", tmp_path / "o.jsonl", "--runtime", "onnx"])
+    assert result.exit_code == 0 and "calibration none" in result.output
+    assert "has a calibration.json this export lacks; re-export to apply it" in result.output
 
 
 def test_score_a_deployed_filter_by_its_id(runner, run, demo_splits, tmp_path, monkeypatch):

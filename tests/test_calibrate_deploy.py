@@ -177,10 +177,13 @@ def test_deploy_then_load_back_with_evaluate(runner, calibrated_setup, filters_r
 
 def test_deploy_follows_filterforge_filters_path(runner, calibrated_setup, filters_root, monkeypatch):
     monkeypatch.setenv("FILTERFORGE_FILTERS_PATH", str(filters_root))
+    repo_model = FILTER_DIR / "model"  # may hold a model the README demo deployed; it must stay untouched
+    before = {p: p.stat().st_mtime_ns for p in repo_model.rglob("*")} if repo_model.exists() else None
     result = invoke(runner, ["deploy", calibrated_setup["run"], "--filter", "investment-risk/v2"])
     assert result.exit_code == 0, result.output
     assert (filters_root / "investment-risk" / "v2" / "model" / "README.md").is_file()
-    assert not (FILTER_DIR / "model").exists()
+    after = {p: p.stat().st_mtime_ns for p in repo_model.rglob("*")} if repo_model.exists() else None
+    assert after == before
 
 
 def _refused(result, filters_root: Path, *fragments: str) -> None:

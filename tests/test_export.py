@@ -27,7 +27,7 @@ def encoder_run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
     from click.testing import CliRunner
 
     out = tmp_path_factory.mktemp("export") / "run"
-    result = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_encoder, out, "distillation"))
+    result = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_encoder, out, "distillation", "--max-train-examples", "48"))
     assert result.exit_code == 0, result.output
     return out
 
@@ -173,12 +173,21 @@ def test_missing_data_dir_is_one_actionable_line(runner, encoder_run, tmp_path):
     assert not (run / "onnx").exists()
 
 
-def test_lora_decoder_through_the_torch_exporter(runner, demo_splits, tiny_decoder, tmp_path):
-    """The fallback exporter on a Llama-style student (vmap-free masks), LoRA merged, right padding."""
-    run = tmp_path / "run"
-    trained = invoke(runner, tiny_train_args(demo_splits, tiny_decoder, run, "distillation", "--lora", "--lora-r", "4",
-                                             "--max-train-examples", "16"))
+@pytest.fixture(scope="module")
+def lora_decoder_run(tmp_path_factory, demo_splits, tiny_decoder) -> Path:
+    """A tiny Llama-style student trained with LoRA (merged when saved)."""
+    from click.testing import CliRunner
+
+    run = tmp_path_factory.mktemp("export-decoder") / "run"
+    trained = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_decoder, run, "distillation", "--lora", "--lora-r", "4",
+                                                  "--max-train-examples", "16"))
     assert trained.exit_code == 0, trained.output
+    return run
+
+
+def test_lora_decoder_through_the_torch_exporter(runner, lora_decoder_run):
+    """The fallback exporter on a Llama-style student (vmap-free masks), LoRA merged, right padding."""
+    run = lora_decoder_run
     result = invoke(runner, ["export", run, "--exporter", "torch", "--opset", "17"])
     assert result.exit_code == 0, result.output
     info = json.loads((run / "onnx" / "filterforge.json").read_text())
@@ -187,12 +196,10 @@ def test_lora_decoder_through_the_torch_exporter(runner, demo_splits, tiny_decod
     assert info["parity"]["max_abs_diff"] <= 1e-3 and max(info["parity"]["batch_sizes"]) > 1
 
 
-def test_decoder_int8_can_keep_the_down_projections_fp32(runner, demo_splits, tiny_decoder, tmp_path):
+def test_decoder_int8_can_keep_the_down_projections_fp32(runner, lora_decoder_run, tmp_path):
     import onnx
 
-    run = tmp_path / "run"
-    trained = invoke(runner, tiny_train_args(demo_splits, tiny_decoder, run, "distillation", "--max-train-examples", "16"))
-    assert trained.exit_code == 0, trained.output
+    run = lora_decoder_run
     refused = invoke(runner, ["export", run, "--quantize", "int8", "--max-mae-increase", "-1"])
     assert refused.exit_code == 1 and "try --keep-fp32 down_proj" in refused.output
     kept = invoke(runner, ["export", run, "--quantize", "int8", "--keep-fp32", "down_proj"])
@@ -268,6 +275,15 @@ def test_instruction_export_reads_the_prompt_in_the_input(runner, demo_splits, t
     shared = TorchPredictor.from_dir(run, device="cpu")
     assert shared.path_used == "shared-prefix"
     np.testing.assert_allclose(OnnxPredictor.from_dir(run).predict(rows), shared.predict(rows), atol=1e-4)
+
+    # bench labels the two paths; `length` counts the tokens after the prompt
+    bench = invoke(runner, ["bench", run, "--batch-sizes", "1", "--lengths", "16", "--warmup", "0", "--iters", "1"])
+    assert bench.exit_code == 0, bench.output
+    report = json.loads((run / "bench.json").read_text())
+    assert {r["runtime"]: r["path"] for r in report["results"]} == {"torch": "shared-prefix", "onnx": "full-sequence"}
+    assert 0 < report["prompt_tokens"] <= prompt_tokens  # the shared prefix: the template's part before the article
+    assert all(r["input_tokens"] == report["prompt_tokens"] + 16 for r in report["results"])
+    assert report["summary"]["path"] == "shared-prefix"
 
 
 @pytest.mark.slow

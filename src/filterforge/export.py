@@ -419,8 +419,13 @@ def quantization_gate(torch_predictor: Any, quantized: Any, mode: str, encoded: 
 
     gold = np.asarray([row["labels"] for row in rows], dtype=np.float64)
     means = metadata.get("train_label_means") or gold.mean(0).tolist()
-    before = regression_metrics(torch_predictor.predict_encoded(encoded), gold, spec.dimension_names, means)
-    after = regression_metrics(quantized.predict_encoded(encoded), gold, spec.dimension_names, means)
+    from tqdm.auto import tqdm
+
+    with tqdm(total=2 * len(encoded), desc=f"{mode} gate on {split}", unit="article", disable=None, leave=False) as bar:
+        before = regression_metrics(torch_predictor.predict_encoded(encoded, progress=bar.update), gold,
+                                    spec.dimension_names, means)
+        after = regression_metrics(quantized.predict_encoded(encoded, progress=bar.update), gold,
+                                   spec.dimension_names, means)
     tokens = float(np.mean([e.article_tokens for e in encoded]))
     echo("  " + _mae_line(f"{split} before (torch fp32)", before, tokens))
     echo("  " + _mae_line(f"{split} after  (ONNX {mode})", after, tokens))

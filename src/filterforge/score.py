@@ -216,6 +216,10 @@ def score_file(target: str, input_path: Path, output_path: Path, runtime: str, b
     load_plugins()
     done, dropped = resume_ids(output_path)
     echo(f"score {spec.id} with {loaded.description}; calibration {'applied' if calibration else 'none'}")
+    if loaded.runtime == "onnx" and calibration is None:
+        source = loaded.predictor.info.get("source_model_dir")
+        if source and (Path(source) / "calibration.json").is_file():
+            echo(f"  warning: {source} has a calibration.json this export lacks; re-export to apply it")
     if done or dropped:
         echo(f"  resuming {output_path}: {len(done)} ids already scored are skipped"
              + (f"; dropped a partial last line ({dropped} bytes) left by an interrupted run" if dropped else ""))
