@@ -163,6 +163,7 @@ class Clock:
         self.budget_s = budget_s
         self.started = time.time()
         self.slowdown: dict[str, float] = {}
+        self._totals: dict[str, list[float]] = {}  # kind -> [estimated, actual] seconds so far
 
     @property
     def elapsed(self) -> float:
@@ -177,8 +178,12 @@ class Clock:
         return needed <= left, f"estimated {needed:.0f} s, {left:.0f} s of the {self.budget_s:.0f} s budget left"
 
     def learn(self, estimate_s: float, actual_s: float, kind: str) -> None:
-        if estimate_s > 5:
-            self.slowdown[kind] = self.slowdown["any"] = max(0.5, min(4.0, actual_s / estimate_s))
+        """Ratio of all actual to all estimated seconds, so one short job cannot undo a long one's lesson."""
+        for key in (kind, "any"):
+            totals = self._totals.setdefault(key, [0.0, 0.0])
+            totals[0] += estimate_s
+            totals[1] += actual_s
+            self.slowdown[key] = max(0.5, min(4.0, totals[1] / totals[0]))
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -771,6 +776,9 @@ def markdown(report: dict) -> str:
     lines = ["## Accuracy benchmark (real oracle data)", ""]
     if not report["is_benchmark"]:
         lines += ["**Development run with capped splits: not a benchmark result.**", ""]
+    if not report["complete"]:
+        lines += ["**Partial run: it stopped before every job had run; rows marked skipped did not run (see the notes "
+                  "at the end).**", ""]
     lines += [
         f"Machine: {report['machine_summary']}; git {report['provenance']['git_commit']}; seed {settings['seed']}; "
         f"total {report['elapsed_seconds'] / 60:.1f} min. `python benchmarks/accuracy.py` "

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the embedded default: synthetic investment-risk/v2 articles, the two
 # packaged offline models, both strategies. Installs into .venv first (scripts/setup.sh).
-# Everything lands in demo/ (ignored by git). About 15-20 minutes on 2 CPU cores.
+# Everything lands in demo/ (ignored by git). 36 minutes measured on a shared 2-core CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh

@@ -441,6 +441,26 @@ def quantization_gate(torch_predictor: Any, quantized: Any, mode: str, encoded: 
     return gate
 
 
+@contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM (a `kill`, a job scheduler) ends the export through `finally`, so its temp folder goes too."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _publish(staging: Path, output: Path) -> None:
     """Rename the finished export into place; an old export (with --overwrite) is removed only afterwards."""
     umask = os.umask(0)
@@ -486,5 +506,6 @@ def command(run_dir: Path, output: Path | None, quantize: str, opset: int, expor
             threads: int | None, overwrite: bool, parity_perturbation: float) -> None:
     """Export RUN_DIR's student to ONNX (one graph, raw scores), check it against torch, optionally quantize."""
     patterns = [part.strip() for part in keep_fp32.split(",") if part.strip()]
-    export_run(run_dir, output, quantize, opset, exporter, atol, max_mae_increase, parity_articles, data_dir,
-               threads, overwrite, perturbation=parity_perturbation, keep_fp32=patterns)
+    with _terminate_as_exit():
+        export_run(run_dir, output, quantize, opset, exporter, atol, max_mae_increase, parity_articles, data_dir,
+                   threads, overwrite, perturbation=parity_perturbation, keep_fp32=patterns)
