@@ -49,6 +49,7 @@ def test_export_is_one_self_contained_graph_that_matches_torch(exported, encoder
         assert (exported / name).exists(), name
     info = json.loads((exported / "filterforge.json").read_text())
     assert info["format"] == "onnx" and info["exporter"] == "optimum" and info["opset"] == 18
+    assert info["graph_optimization"]["onnxruntime.transformers fusions"]["Attention"] == 2  # BERT: fused for ORT
     assert info["parity"]["passed"] and info["parity"]["max_abs_diff"] <= 1e-3
     assert len(set(info["parity"]["input_lengths"])) > 1 and 1 in info["parity"]["batch_sizes"]
     for key in ("seed", "data_hash", "git_commit", "package_versions", "dimension_names", "strategy", "max_length"):
@@ -112,13 +113,14 @@ def test_int8_within_the_gate_keeps_head_and_embeddings_fp32(runner, encoder_run
     assert info["quantization"]["mode"] == "int8" and gate["passed"] and gate["split"] == "test"
     assert gate["mae_after"] - gate["mae_before"] <= 0.05 and gate["mean_predictor_mae"] > 0
     graph = onnx.load(str(folder / "model.onnx")).graph
-    quantized = [n for n in graph.node if n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")]
+    quantized = [n for n in graph.node if n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul", "QAttention")]
     assert quantized, "the transformer's MatMuls are int8"
     assert not any("/head/" in n.name for n in quantized)
     assert any(n.op_type in ("MatMul", "Gemm") and "/head/" in n.name for n in graph.node)
     initializers = {i.name: i for i in graph.initializer}
-    embedding_tables = [initializers[n.input[0]] for n in graph.node if n.op_type == "Gather" and n.input[0] in initializers]
-    assert embedding_tables and all(t.data_type == onnx.TensorProto.FLOAT for t in embedding_tables)
+    word_embeddings = [initializers[name] for n in graph.node for name in n.input
+                       if name in initializers and "word_embeddings" in name]
+    assert word_embeddings and all(t.data_type == onnx.TensorProto.FLOAT for t in word_embeddings)
     scores = OnnxPredictor.from_dir(folder).predict(_rows(demo_splits)[:3])
     assert scores.shape == (3, 8) and (scores >= 0).all() and (scores <= 10).all()
 

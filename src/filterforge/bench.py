@@ -38,6 +38,7 @@ class Target:
     prepare: Callable[[int, int, Sequence[Any]], None]
     memory: Callable[[], float | None]
     reset_memory: Callable[[], None]
+    batch_sizes: tuple[int, ...] | None = None  # None: every --batch-sizes value
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -115,7 +116,7 @@ def _rss_peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def torch_targets(model_dir: Path, device: str) -> list[Target]:
+def torch_targets(model_dir: Path, device: str, cuda_graphs: bool = False) -> list[Target]:
     import torch
 
     from filterforge.inference import TorchPredictor
@@ -136,8 +137,18 @@ def torch_targets(model_dir: Path, device: str) -> list[Target]:
             torch.cuda.reset_peak_memory_stats()
 
     provider = f"cuda ({torch.cuda.get_device_name(0)})" if is_cuda else "cpu"
-    return [Target("torch", provider, "fp32", str(model_dir), predictor.path_used, predictor.predict_encoded,
-                   prepare, memory, reset)]
+    targets = [Target("torch", provider, "fp32", str(model_dir), predictor.path_used, predictor.predict_encoded,
+                      prepare, memory, reset)]
+    if cuda_graphs:
+        graphed = TorchPredictor.from_dir(model_dir, device=device, cuda_graphs=True)
+
+        def capture(batch_size: int, total_tokens: int, inputs: Sequence[Any]) -> None:
+            scorer = graphed.graphed_scorer(inputs)
+            scorer.warm_up([len(e.input_ids) - (e.prefix_length if graphed.use_shared_prefix else 0) for e in inputs])
+
+        targets.append(Target("torch", provider, "bf16", str(model_dir), graphed.path_used, graphed.predict_encoded,
+                              capture, memory, reset, batch_sizes=(1,)))
+    return targets
 
 
 def onnx_targets(onnx_dir: Path, threads: int | None, device: str) -> list[Target]:
@@ -274,7 +285,8 @@ def _data_dir_for(torch_dir: Path | None, exports: Sequence[Path]) -> str | None
 
 
 def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[int], lengths: Sequence[int],
-              threads: int | None, warmup: int, iters: int, device: str, echo: Any = click.echo) -> dict[str, Any]:
+              threads: int | None, warmup: int, iters: int, device: str, echo: Any = click.echo,
+              cuda_graphs: bool = False) -> dict[str, Any]:
     import torch
     from transformers import AutoConfig, AutoTokenizer
 
@@ -321,8 +333,10 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     echo(f"bench {path}: runtimes {', '.join(wanted)}; batch sizes {list(batch_sizes)}; lengths {usable}; "
          f"threads {threads}; warmup {warmup}, iters {iters}; tokens from {source}")
     targets: list[Target] = []
+    if cuda_graphs and "torch" not in wanted:
+        raise FilterforgeError("--cuda-graphs times the torch runtime; add torch to --runtime")
     if "torch" in wanted:
-        targets += torch_targets(torch_dir, torch_device)
+        targets += torch_targets(torch_dir, torch_device, cuda_graphs)
     if "onnx" in wanted:
         for export_dir in exports:
             targets += onnx_targets(export_dir, threads, "cpu" if device == "cpu" else "auto")
@@ -330,6 +344,8 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     for target in targets:
         for length in usable:
             for batch_size in batch_sizes:
+                if target.batch_sizes is not None and batch_size not in target.batch_sizes:
+                    continue
                 inputs = make_inputs(strategy, stream, batch_size, length)
                 timing = time_target(target, inputs, warmup, iters)
                 result = {"runtime": target.runtime, "provider": target.provider, "precision": target.precision,
@@ -344,7 +360,8 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     report = {
         "results": results, "summary": summary,
         "settings": {"runtimes": wanted, "batch_sizes": list(batch_sizes), "lengths": usable, "skipped": skipped,
-                     "threads": threads, "warmup": warmup, "iters": iters, "device": device},
+                     "threads": threads, "warmup": warmup, "iters": iters, "device": device,
+                     "cuda_graphs": cuda_graphs},
         "token_source": source, "prompt_tokens": len(strategy.frame()[0]) if shared else 0,
         "length_definition": ("tokens after the shared prompt (torch: against its cached KV; ONNX: prompt + these)"
                               if shared else "tokens per input, special tokens included"),
@@ -370,9 +387,11 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
 @click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True)
 @click.option("--iters", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--cuda-graphs", is_flag=True,
+              help="Also time the torch batch-1 path replayed from CUDA graphs (bf16, decoder students, GPU only).")
 def command(path: Path, runtimes: str | None, batch_sizes: str, lengths: str, threads: int | None, warmup: int,
-            iters: int, device: str) -> None:
+            iters: int, device: str, cuda_graphs: bool) -> None:
     """Latency (p50/p95/p99 per batch and per article), throughput and peak memory; writes bench.json + bench.md."""
     chosen = [r.strip() for r in runtimes.split(",") if r.strip()] if runtimes else None
     run_bench(path, chosen, _parse_ints(batch_sizes, "--batch-sizes"), _parse_ints(lengths, "--lengths"), threads,
-              warmup, iters, device)
+              warmup, iters, device, cuda_graphs=cuda_graphs)

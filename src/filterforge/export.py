@@ -159,6 +159,35 @@ def _export_graph(student: Any, path: Path, opset: int, exporter: str) -> dict[s
     return {**record, "exporter": "torch.onnx", "exporter_detail": "torch.onnx.export(dynamo=False) with vmap-free masks"}
 
 
+# Encoders ONNX Runtime's transformer optimizer fuses as "bert": attention, embeddings + LayerNorm,
+# skip + LayerNorm, bias + GELU. MiniLM, 2 threads: about as fast as torch at 512 tokens instead of ~5 %
+# slower, and its int8 graph ~10 % faster at 256-512 tokens.
+FUSABLE_ENCODERS = {"bert", "roberta", "xlm-roberta", "camembert", "electra"}
+
+
+def fuse_encoder_graph(source: Path, target: Path, model_config: Any) -> dict[str, int] | None:
+    """The fused graph's operator counts, or None when this model type is not fused."""
+    import logging
+
+    if getattr(model_config, "model_type", "") not in FUSABLE_ENCODERS:
+        return None
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    quiet = logging.getLogger("onnxruntime.transformers")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        fused = optimize_model(str(source), model_type="bert", num_heads=model_config.num_attention_heads,
+                               hidden_size=model_config.hidden_size, opt_level=0)
+    finally:
+        quiet.setLevel(level)
+    counts = {name: count for name, count in fused.get_fused_operator_statistics().items() if count}
+    if not counts.get("Attention"):
+        return None  # the pattern did not match: keep the plain graph
+    fused.save_model_to_file(str(target))
+    return counts
+
+
 # -- checks -------------------------------------------------------------------------------------
 
 def pick_parity_inputs(strategy: Any, rows: Sequence[dict], encoded: Sequence[Any], count: int, max_length: int) -> list[Any]:
@@ -231,13 +260,17 @@ def quantize_graph(source: Path, target: Path, mode: str, keep_fp32: Sequence[st
         root = logging.getLogger()
         level = root.level
         root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint that does not apply here
+        fused_attention = any(node.op_type == "Attention" for node in model.graph.node)
         try:
-            quantize_dynamic(str(source), str(target), op_types_to_quantize=["MatMul"], per_channel=True,
+            quantize_dynamic(str(source), str(target), op_types_to_quantize=["MatMul", "Attention"], per_channel=True,
                              weight_type=QuantType.QInt8, nodes_to_exclude=kept,
-                             extra_options={"MatMulConstBOnly": True})
+                             extra_options={"MatMulConstBOnly": True,
+                                            # fused contrib ops carry no type the quantizer can infer
+                                            **({"DefaultTensorType": onnx.TensorProto.FLOAT} if fused_attention else {})})
         finally:
             root.setLevel(level)
-        return {"mode": "int8", "method": "onnxruntime dynamic quantization (weight MatMuls, QInt8 per channel, uint8 activations)",
+        return {"mode": "int8", "method": "onnxruntime dynamic quantization (weight MatMuls and fused attention, "
+                                          "QInt8 per channel, uint8 activations)",
                 "kept_fp32": ["embeddings (Gather)", "regression head", *(f"nodes matching '{p}'" for p in keep_fp32)],
                 "keep_fp32_patterns": list(keep_fp32), "excluded_nodes": len(kept) // 2}
     from onnxruntime.transformers.float16 import convert_float_to_float16
@@ -341,14 +374,29 @@ def export_run(run_path: Path, output: Path | None, quantize: str, opset: int, e
     try:
         fp32_graph = staging / (GRAPH_FILE if quantize == "none" else "model-fp32.onnx")
         export_record = export_graph(student, fp32_graph, opset, exporter)
-        fp32 = OnnxPredictor(create_session(fp32_graph, threads, "CPUExecutionProvider"), tokenizer, strategy,
-                             int(info["max_length"]), info, staging)
         picks = pick_parity_inputs(strategy, rows, encoded, parity_articles, int(info["max_length"]))
-        parity = check_parity(student, fp32, picks, atol, perturbation)
-        parity["split"] = split
+
+        def parity_of(graph: Path) -> tuple[Any, dict[str, Any]]:
+            predictor = OnnxPredictor(create_session(graph, threads, "CPUExecutionProvider"), tokenizer, strategy,
+                                      int(info["max_length"]), info, staging)
+            return predictor, {**check_parity(student, predictor, picks, atol, perturbation), "split": split}
+
+        fused_graph = staging / "model-fused.onnx"
+        fusions = fuse_encoder_graph(fp32_graph, fused_graph, student.config)
+        if fusions is not None:
+            fp32, parity = parity_of(fused_graph)
+            if parity["passed"]:
+                os.replace(fused_graph, fp32_graph)
+                export_record["graph_optimization"] = {"onnxruntime.transformers fusions": fusions}
+            else:  # a fusion that changes the numbers is not used; the plain graph is checked below
+                export_record["graph_optimization"] = {"rejected_fusions_max_abs_diff": parity["max_abs_diff"]}
+                fused_graph.unlink()
+                fusions = None
+        if fusions is None:
+            fp32, parity = parity_of(fp32_graph)
         echo(f"  parity on {parity['articles']} {split} inputs ({', '.join(map(str, parity['input_lengths']))} tokens; "
              f"batch {' and '.join(map(str, parity['batch_sizes']))}): max |ONNX - torch| {parity['max_abs_diff']:.2e} "
-             f"(--atol {atol:g}) via {export_record['exporter']}")
+             f"(--atol {atol:g}) via {export_record['exporter']}{' + ORT fusions' if fusions else ''}")
         if not parity["passed"]:
             raise FilterforgeError(
                 f"parity check failed: ONNX Runtime and torch differ by {parity['max_abs_diff']:.3g} > --atol {atol:g} "

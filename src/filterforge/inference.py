@@ -34,7 +34,7 @@ class TorchPredictor:
     """Predicts scores with a student; the instruction prompt's KV cache is computed once and reused."""
 
     def __init__(self, model: Any, tokenizer: Any, strategy: Any, max_length: int, device: str = "cpu",
-                 batch_size: int = 16, shared_prefix: bool = True, autocast_dtype: Any = None):
+                 batch_size: int = 16, shared_prefix: bool = True, autocast_dtype: Any = None, cuda_graphs: bool = False):
         from filterforge import shared_prefix as sp
 
         self.model, self.tokenizer, self.strategy = model, tokenizer, strategy
@@ -42,13 +42,23 @@ class TorchPredictor:
         self.autocast_dtype = autocast_dtype
         self.use_shared_prefix = shared_prefix and sp.supported(model, strategy)
         self._cache = None
+        self.cuda_graphs = cuda_graphs
+        self._graphed = None
+        if cuda_graphs:
+            if not str(device).startswith("cuda"):
+                raise FilterforgeError("--cuda-graphs needs a CUDA GPU (device is cpu)")
+            if not model.is_decoder:
+                raise FilterforgeError(f"--cuda-graphs needs a decoder student (causal attention); this model is a "
+                                       f"{model.config.model_type} encoder: score it without --cuda-graphs")
 
     @property
     def path_used(self) -> str:
-        return "shared-prefix" if self.use_shared_prefix else "full-sequence"
+        path = "shared-prefix" if self.use_shared_prefix else "full-sequence"
+        return f"{path}, batch-1 CUDA graphs (bf16)" if self.cuda_graphs else path
 
     @classmethod
-    def from_dir(cls, path: str | Path, device: str = "auto", batch_size: int = 16, shared_prefix: bool = True) -> "TorchPredictor":
+    def from_dir(cls, path: str | Path, device: str = "auto", batch_size: int = 16, shared_prefix: bool = True,
+                 cuda_graphs: bool = False) -> "TorchPredictor":
         from transformers import AutoTokenizer
 
         from filterforge.filters import load_filter
@@ -62,7 +72,8 @@ class TorchPredictor:
         info = model.info
         strategy_cls = lookup("strategy", info["strategy"], get_strategies())
         strategy = strategy_cls(load_filter(model_dir), tokenizer, info.get("strategy_options") or {})
-        return cls(model, tokenizer, strategy, int(info["max_length"]), device, batch_size, shared_prefix)
+        return cls(model, tokenizer, strategy, int(info["max_length"]), device, batch_size, shared_prefix,
+                   cuda_graphs=cuda_graphs)
 
     def encode(self, articles: Sequence[dict]) -> list[EncodedInput]:
         return [self.strategy.encode(article, self.max_length) for article in articles]
@@ -73,6 +84,8 @@ class TorchPredictor:
         from filterforge import shared_prefix as sp
         from filterforge.batching import collate, length_grouped_order, pad_multiple
 
+        if self.cuda_graphs:
+            return self._predict_graphed(encoded, progress)
         self.model.eval()
         out = np.zeros((len(encoded), self.model.head.num_outputs), dtype=np.float32)
         pad_id = pad_token_id(self.tokenizer)
@@ -90,6 +103,29 @@ class TorchPredictor:
                 out[indices] = scores.float().clamp(0.0, 10.0).cpu().numpy()
                 if progress is not None:
                     progress(len(indices))
+        return out
+
+    def graphed_scorer(self, encoded: Sequence[EncodedInput], capture: bool = True) -> Any:
+        """The batch-1 static-shape scorer (built on first use; ``capture=False`` runs it eagerly)."""
+        import torch
+
+        from filterforge.cuda_graphs import GraphedScorer
+
+        if self._graphed is None:
+            prefix = (torch.tensor([encoded[0].input_ids[: encoded[0].prefix_length]], dtype=torch.long)
+                      if self.use_shared_prefix else None)
+            self._graphed = GraphedScorer(self.model, pad_token_id(self.tokenizer), self.max_length, prefix,
+                                          capture=capture)
+        return self._graphed
+
+    def _predict_graphed(self, encoded: Sequence[EncodedInput], progress: Any = None) -> np.ndarray:
+        scorer = self.graphed_scorer(encoded)
+        out = np.zeros((len(encoded), self.model.head.num_outputs), dtype=np.float32)
+        for row, item in enumerate(encoded):
+            ids = item.input_ids[item.prefix_length :] if self.use_shared_prefix else item.input_ids
+            out[row] = scorer.score(ids)[0].cpu().numpy()
+            if progress is not None:
+                progress(1)
         return out
 
     def predict(self, articles: Sequence[dict]) -> np.ndarray:

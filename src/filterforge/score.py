@@ -57,7 +57,8 @@ def _torch_dir(path: Path) -> Path | None:
     return None
 
 
-def load_model(path: Path, runtime: str, batch_size: int, threads: int | None, device: str) -> Loaded:
+def load_model(path: Path, runtime: str, batch_size: int, threads: int | None, device: str,
+               cuda_graphs: bool = False) -> Loaded:
     from filterforge.onnx_runtime import onnx_dirs, read_info
 
     torch_dir = _torch_dir(path)
@@ -66,7 +67,9 @@ def load_model(path: Path, runtime: str, batch_size: int, threads: int | None, d
         # The ONNX graph reads the full prompt with every article; torch caches it once, so an
         # instruction student stays on torch unless ONNX is asked for.
         prompt_in_graph = bool(exports) and read_info(exports[0]).get("prompt_in_input", False)
-        runtime = "onnx" if exports and not (prompt_in_graph and torch_dir) else "torch"
+        runtime = "onnx" if exports and not (prompt_in_graph and torch_dir) and not cuda_graphs else "torch"
+    if cuda_graphs and runtime != "torch":
+        raise FilterforgeError("--cuda-graphs is a torch runtime path; drop --runtime onnx")
     if runtime == "onnx":
         if not exports:
             raise FilterforgeError(f"--runtime onnx: {path} holds no ONNX export; create one with: filterforge export {path}")
@@ -84,7 +87,7 @@ def load_model(path: Path, runtime: str, batch_size: int, threads: int | None, d
 
     if threads:
         torch.set_num_threads(threads)
-    predictor = TorchPredictor.from_dir(torch_dir, device=device, batch_size=batch_size)
+    predictor = TorchPredictor.from_dir(torch_dir, device=device, batch_size=batch_size, cuda_graphs=cuda_graphs)
     return Loaded(predictor, torch_dir, "torch", f"torch on {predictor.device} ({predictor.path_used}) from {torch_dir}")
 
 
@@ -204,13 +207,13 @@ class Scorer:
 
 
 def score_file(target: str, input_path: Path, output_path: Path, runtime: str, batch_size: int,
-               threads: int | None, device: str, echo: Any = click.echo) -> dict[str, Any]:
+               threads: int | None, device: str, echo: Any = click.echo, cuda_graphs: bool = False) -> dict[str, Any]:
     from filterforge.filters import load_filter
     from filterforge.plugins import load_plugins, pm
 
     if output_path.exists() and output_path.resolve() == input_path.resolve():
         raise FilterforgeError(f"--output {output_path} is the input file; choose another path")
-    loaded = load_model(resolve_target(target), runtime, batch_size, threads, device)
+    loaded = load_model(resolve_target(target), runtime, batch_size, threads, device, cuda_graphs)
     spec = load_filter(loaded.directory)
     calibration = load_calibration_for(loaded.directory)
     load_plugins()
@@ -283,7 +286,10 @@ def score_file(target: str, input_path: Path, output_path: Path, runtime: str, b
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch / ONNX Runtime.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="Device for the torch runtime.")
+@click.option("--cuda-graphs", is_flag=True,
+              help="GPU, decoder students: score one article at a time (batch 1) in bf16, replaying a CUDA graph "
+                   "captured per bucketed length (lowest latency per article; --batch-size does not apply).")
 def command(target: str, input_path: Path, output_path: Path, runtime: str, batch_size: int, threads: int | None,
-            device: str) -> None:
+            device: str, cuda_graphs: bool) -> None:
     """Score articles with a deployed FILTER or a RUN_DIR: scores, weighted average, tier, prefilter verdict."""
-    score_file(target, input_path, output_path, runtime, batch_size, threads, device)
+    score_file(target, input_path, output_path, runtime, batch_size, threads, device, cuda_graphs=cuda_graphs)

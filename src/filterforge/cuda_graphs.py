@@ -1,0 +1,132 @@
+"""Batch-1 GPU scoring replayed from CUDA graphs.
+
+At batch 1 a 1.5B decoder spends most of its eager time launching kernels. Each bucketed input
+length gets one graph, captured once on static tensors; scoring an article copies its ids into the
+bucket's tensors and replays the graph. Only decoders qualify: with causal attention and right
+padding no real token attends to a pad, so the body runs without an attention mask (no data-dependent
+mask checks, which a graph cannot hold) and the pooling reads the real tokens from the static mask.
+For the instruction strategy the prompt's KV cache is a static input computed once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from filterforge.errors import FilterforgeError
+
+DEFAULT_BUCKETS = (64, 128, 256, 384, 512, 768, 1024, 1536, 2048)
+
+
+def bucket_lengths(max_length: int, buckets: Sequence[int] = DEFAULT_BUCKETS) -> list[int]:
+    """Static lengths to capture: the buckets below ``max_length`` and ``max_length`` itself."""
+    return sorted({b for b in buckets if b < max_length} | {max_length})
+
+
+def cache_tensors(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    if hasattr(cache, "layers"):
+        return [(layer.keys, layer.values) for layer in cache.layers]
+    return list(zip(cache.key_cache, cache.value_cache))
+
+
+def cache_from(tensors: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> Any:
+    """A fresh cache over the given tensors; the forward appends to it, the tensors stay as they are."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    for index, (keys, values) in enumerate(tensors):
+        cache.update(keys, values, index)
+    return cache
+
+
+class GraphedScorer:
+    """Scores one encoded input at a time with static shapes; with ``capture`` (CUDA only) through graphs.
+
+    Without ``capture`` the same static-shape function runs eagerly: that is the path the CPU tests
+    compare against ordinary batched prediction, and the eager baseline the benchmark times.
+    """
+
+    def __init__(self, model: Any, pad_id: int, max_length: int, prefix_ids: torch.Tensor | None = None,
+                 dtype: torch.dtype | None = torch.bfloat16, capture: bool = True, buckets: Sequence[int] = DEFAULT_BUCKETS):
+        if not model.is_decoder:
+            raise FilterforgeError(f"--cuda-graphs needs a decoder student (causal attention); this model is a "
+                                   f"{model.config.model_type} encoder: score it without --cuda-graphs")
+        self.device = next(model.parameters()).device
+        if capture and self.device.type != "cuda":
+            raise FilterforgeError("--cuda-graphs needs a CUDA GPU (the model is on the CPU)")
+        self.model, self.pad_id, self.capture = model.eval(), pad_id, capture
+        if dtype is not None:
+            model.body.to(dtype)  # bf16 weights: autocast would re-cast every weight on every call
+        prefix_length = 0 if prefix_ids is None else prefix_ids.shape[1]
+        self.lengths = bucket_lengths(max_length - prefix_length, buckets)
+        self.prompt = None
+        with torch.inference_mode():
+            if prefix_ids is not None:
+                self.prompt = cache_tensors(model.prefix_cache(prefix_ids.to(self.device)))
+        self._static: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self._graphs: dict[int, Any] = {}
+        self._kept: dict[int, list] = {}
+
+    def _fresh_cache(self) -> Any:
+        # Built outside any capture (its lazy set-up copies from the host); the forward appends to it.
+        return cache_from(self.prompt) if self.prompt is not None else None
+
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, cache: Any) -> torch.Tensor:
+        kwargs: dict[str, Any] = {"input_ids": ids, "use_cache": cache is not None}
+        if cache is not None:
+            kwargs["past_key_values"] = cache  # positions continue after the prompt's
+        hidden = self.model.body(**kwargs).last_hidden_state
+        head_dtype = next(self.model.head.parameters()).dtype
+        return self.model.head(self.model.pooling(hidden.to(head_dtype), mask)).float().clamp(0.0, 10.0)
+
+    def _bucket(self, length: int) -> int:
+        for bucket in self.lengths:
+            if length <= bucket:
+                return bucket
+        raise FilterforgeError(f"input of {length} tokens is longer than the largest captured length {self.lengths[-1]}")
+
+    def _prepare(self, bucket: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if bucket in self._static:
+            return self._static[bucket]
+        ids = torch.full((1, bucket), self.pad_id, dtype=torch.long, device=self.device)
+        mask = torch.zeros((1, bucket), dtype=torch.long, device=self.device)
+        mask[0, 0] = 1
+        if not self.capture:
+            self._static[bucket] = (ids, mask, None)
+            return self._static[bucket]
+        with torch.inference_mode():
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):  # warm-up outside the graph: lazy inits, cuBLAS workspaces
+                for _ in range(2):
+                    self._forward(ids, mask, self._fresh_cache())
+            torch.cuda.current_stream().wait_stream(side)
+            cache = self._fresh_cache()
+            # The graph reads these tensors on every replay: they must outlive the cache object.
+            self._kept[bucket] = cache_tensors(cache) if cache is not None else []
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                out = self._forward(ids, mask, cache)
+        self._graphs[bucket] = graph
+        self._static[bucket] = (ids, mask, out)
+        return self._static[bucket]
+
+    def warm_up(self, lengths: Sequence[int] | None = None) -> None:
+        """Capture every bucket now (or those ``lengths`` fall into) so no timed call pays for a capture."""
+        for bucket in ({self._bucket(n) for n in lengths} if lengths else self.lengths):
+            self._prepare(bucket)
+
+    def score(self, article_ids: Sequence[int]) -> torch.Tensor:
+        """Scores [1, outputs] on the device for one input's article ids (the prompt is already cached)."""
+        n = len(article_ids)
+        ids, mask, out = self._prepare(self._bucket(n))
+        with torch.inference_mode():
+            ids.fill_(self.pad_id)
+            ids[0, :n] = torch.as_tensor(article_ids, dtype=torch.long).to(self.device, non_blocking=True)
+            mask.zero_()
+            mask[0, :n] = 1
+            if self.capture:
+                self._graphs[ids.shape[1]].replay()
+                return out
+            return self._forward(ids, mask, self._fresh_cache())
