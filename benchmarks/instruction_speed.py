@@ -17,6 +17,7 @@ import json
 import platform
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,18 +31,27 @@ SHAPES = {
 }
 
 
-def model_folder(shape: str, out: Path) -> Path:
+def model_folder(shape: str, out: Path, tokenizer_dir: str | None = None) -> Path:
     from transformers import AutoTokenizer, LlamaConfig, LlamaModel, Qwen2Config, Qwen2Model
 
     from filterforge.model_sources import resolve_model
 
     if shape == "smollm2-135m":
         return resolve_model("smollm2-135m")
-    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model("smollm2-135m")))
+    if (out / "config.json").exists():  # made by an earlier benchmark of this session (--model-dir)
+        return out
+    # The SmolLM2 tokenizer for every shape (Qwen2.5's is not available offline): the vocabulary size
+    # changes only the embedding table, whose lookup costs nothing measurable.
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir or str(resolve_model("smollm2-135m")))
     spec = dict(SHAPES[shape])
     config_cls, model_cls = (LlamaConfig, LlamaModel) if spec.pop("arch") == "llama" else (Qwen2Config, Qwen2Model)
     config = config_cls(**spec, vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False)
-    model_cls(config).save_pretrained(str(out), safe_serialization=True)
+    import torch
+
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):  # random init of 1.5B weights: GPU is faster
+        model = model_cls(config)
+    model.save_pretrained(str(out))
+    del model
     tokenizer.save_pretrained(str(out))
     return out
 
@@ -52,12 +62,16 @@ def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path) 
     config = TrainConfig(filter_id="investment-risk/v2", strategy="instruction", data_dir=str(data_dir),
                          output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size,
                          max_steps=args.steps, device=args.device, lora=args.lora, shared_prefix=shared,
+                         grad_checkpointing=args.naive_grad_checkpointing and not shared,
                          quiet=True, overwrite=True, seed=0, max_train_examples=args.batch_size * args.steps)
+    if args.device.startswith("cuda"):  # one untimed step first: CUDA context, kernel loading, cuBLAS workspaces
+        Trainer(replace(config, max_steps=1, output_dir=str(out) + "-warmup")).run()
     trainer = Trainer(config)
     meta = trainer.run()
     return {"articles_per_second": meta["articles_per_second"], "train_seconds": meta["train_seconds"],
             "peak_memory_mb": meta["peak_memory_mb"], "prompt_tokens": meta["token_budget"]["prompt_tokens"],
-            "article_tokens_kept_mean": meta["token_budget"]["article_tokens_kept_mean"], "run_dir": str(out)}
+            "article_tokens_kept_mean": meta["token_budget"]["article_tokens_kept_mean"],
+            "grad_checkpointing": config.grad_checkpointing, "precision": meta.get("precision"), "run_dir": str(out)}
 
 
 def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict:
@@ -65,11 +79,12 @@ def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict
 
     from filterforge.inference import TorchPredictor
 
-    predictor = TorchPredictor.from_dir(run_dir, device=args.device, batch_size=args.batch_size, shared_prefix=shared)
+    predictor = TorchPredictor.from_dir(run_dir, device=args.device, batch_size=args.infer_batch_size or args.batch_size,
+                                        shared_prefix=shared)
     if args.device.startswith("cuda"):
         predictor.autocast_dtype = torch.bfloat16
     encoded = predictor.encode(rows)
-    predictor.predict_encoded(encoded[: args.batch_size])  # warm-up (and, shared-prefix, the one-off prompt cache)
+    predictor.predict_encoded(encoded[: predictor.batch_size])  # warm-up (and, shared-prefix, the one-off prompt cache)
     start = time.perf_counter()
     predictor.predict_encoded(encoded)
     seconds = time.perf_counter() - start
@@ -93,6 +108,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--infer-articles", type=int, default=16)
     parser.add_argument("--lora", action="store_true")
+    parser.add_argument("--infer-batch-size", type=int, default=None, help="inference batch (default: --batch-size)")
+    parser.add_argument("--naive-grad-checkpointing", action="store_true",
+                        help="checkpoint the naive loop (a multi-thousand-token prompt x batch 8 does not fit a GPU "
+                             "without it); the shared-prefix loop runs without")
+    parser.add_argument("--skip-naive-training", action="store_true", help="time only the shared-prefix training")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the packaged SmolLM2's)")
+    parser.add_argument("--model-dir", default=None, help="where to write (or reuse) the random-weight model")
     parser.add_argument("--demo-articles", type=int, default=120)
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "instruction_speed.json"))
     args = parser.parse_args()
@@ -105,11 +127,11 @@ def main() -> None:
     write_jsonl(generate_demo_articles(n=args.demo_articles, seed=11), work / "demo.jsonl")
     data_dir = work / "splits"
     prepare("investment-risk/v2", [str(work / "demo.jsonl")], str(data_dir), seed=0)
-    model_dir = model_folder(args.shape, work / "model")
+    model_dir = model_folder(args.shape, Path(args.model_dir) if args.model_dir else work / "model", args.tokenizer)
     rows = [json.loads(line) for line in open(data_dir / "train.jsonl")][: args.infer_articles]
 
     shared = train_speed(data_dir, model_dir, True, args, work / "shared")
-    naive = train_speed(data_dir, model_dir, False, args, work / "naive")
+    naive = None if args.skip_naive_training else train_speed(data_dir, model_dir, False, args, work / "naive")
     infer_shared = inference_speed(work / "shared", rows, True, args)
     infer_naive = inference_speed(work / "shared", rows, False, args)
     infer_distill = distillation_inference(model_dir, data_dir, rows, args, work / "distill")
@@ -118,7 +140,8 @@ def main() -> None:
         "batch_size": args.batch_size, "lora": args.lora, "prompt_tokens": shared["prompt_tokens"],
         "article_tokens_kept_mean": shared["article_tokens_kept_mean"],
         "training": {"naive": naive, "shared_prefix": shared,
-                     "ratio": round(shared["articles_per_second"] / naive["articles_per_second"], 2)},
+                     "ratio": round(shared["articles_per_second"] / naive["articles_per_second"], 2) if naive else None},
+        "infer_batch_size": args.infer_batch_size or args.batch_size,
         "inference": {"naive": infer_naive, "shared_prefix": infer_shared, "distillation": infer_distill,
                       "shared_vs_naive": round(infer_shared["articles_per_second"] / infer_naive["articles_per_second"], 2),
                       "instruction_cost_vs_distillation": round(infer_distill["articles_per_second"] / infer_shared["articles_per_second"], 2)},
@@ -128,7 +151,8 @@ def main() -> None:
     print(f"\ninstruction speed: {args.shape} ({result['weights']} weights), {args.device}, batch {args.batch_size}, "
           f"prompt {result['prompt_tokens']} tokens, article tokens kept mean {result['article_tokens_kept_mean']}")
     print("| path | train articles/s | inference articles/s |\n|---|---|---|")
-    print(f"| naive (prompt per article) | {t['naive']['articles_per_second']:.3f} | {i['naive']['articles_per_second']:.3f} |")
+    naive_train = f"{t['naive']['articles_per_second']:.3f}" if t["naive"] else "not run"
+    print(f"| naive (prompt per article) | {naive_train} | {i['naive']['articles_per_second']:.3f} |")
     print(f"| shared prefix | {t['shared_prefix']['articles_per_second']:.3f} | {i['shared_prefix']['articles_per_second']:.3f} |")
     print(f"| distillation (article only) | - | {i['distillation']['articles_per_second']:.3f} |")
     print(f"training ratio {t['ratio']}x; inference ratio {i['shared_vs_naive']}x; "

@@ -72,7 +72,7 @@ def test_cuda_graphs_refuse_encoders_and_cpu(tiny_encoder, tiny_decoder):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU machine the flag works")
 def test_score_with_cuda_graphs_on_a_cpu_machine_is_one_line(runner, demo_splits, tiny_decoder, tmp_path):
     run = tmp_path / "run"
-    assert invoke(runner, ["train", *tiny_train_args(demo_splits, tiny_decoder, run)]).exit_code == 0
+    assert invoke(runner, tiny_train_args(demo_splits, tiny_decoder, run, "distillation", "--max-train-examples", "16")).exit_code == 0
     result = invoke(runner, ["score", str(run), "--input", str(demo_splits / "test.jsonl"),
                              "--output", str(tmp_path / "scores.jsonl"), "--runtime", "torch", "--cuda-graphs"])
     assert result.exit_code != 0

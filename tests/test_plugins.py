@@ -252,3 +252,25 @@ def test_help_is_fast_and_imports_no_torch():
         timings.append(time.perf_counter() - start)
         assert completed.returncode == 0 and "prepare" in completed.stdout
     assert min(timings) < 1.0, timings
+
+
+def test_gguf_llama_tokenizer_class_is_pinned_to_the_generic_fast_tokenizer(tmp_path):
+    """A byte-level BPE vocabulary labelled LlamaTokenizerFast loses its spaces under transformers 5."""
+    import json
+
+    from filterforge.model_sources import pin_byte_level_tokenizer_class
+
+    byte_level = tmp_path / "byte-level"
+    byte_level.mkdir()
+    (byte_level / "tokenizer.json").write_text(json.dumps({"pre_tokenizer": {"type": "ByteLevel"}}))
+    (byte_level / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "LlamaTokenizerFast", "eos_token": "x"}))
+    assert pin_byte_level_tokenizer_class(byte_level)
+    config = json.loads((byte_level / "tokenizer_config.json").read_text())
+    assert config == {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "x"}
+    assert not pin_byte_level_tokenizer_class(byte_level)  # already pinned
+
+    sentencepiece = tmp_path / "metaspace"
+    sentencepiece.mkdir()
+    (sentencepiece / "tokenizer.json").write_text(json.dumps({"pre_tokenizer": {"type": "Metaspace"}}))
+    (sentencepiece / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "LlamaTokenizerFast"}))
+    assert not pin_byte_level_tokenizer_class(sentencepiece)  # a real Llama tokenizer keeps its class

