@@ -33,9 +33,9 @@ stamp "batch-1 latency (CUDA graphs)"
 timeout 300 $PY benchmarks/cuda_graph_latency.py --shape "$SHAPE" --device "$DEVICE" --tokenizer "$TOKENIZER" \
     --model-dir "$MODEL_DIR" --output "$OUT/cuda_graph_latency.json" 2>&1 | grep -v Warning
 
-stamp "instruction speed, batch 8 (naive loop with gradient checkpointing: it does not fit without)"
+stamp "instruction speed, batch 8 (naive loop checkpointed only if it does not fit without)"
 timeout 420 $PY benchmarks/instruction_speed.py --shape "$SHAPE" --device "$DEVICE" --lora --batch-size 8 \
-    --steps "$STEPS" --demo-articles 400 --infer-articles "$INFER" --infer-batch-size 32 --naive-grad-checkpointing \
+    --steps "$STEPS" --demo-articles 400 --infer-articles "$INFER" --infer-batch-size 32 --naive-grad-checkpointing auto \
     --tokenizer "$TOKENIZER" --model-dir "$MODEL_DIR" --output "$OUT/instruction_speed_gpu_b8.json" 2>&1 | grep -v Warning
 
 stamp "instruction speed, batch 16 (shared prefix only)"

@@ -56,13 +56,13 @@ def model_folder(shape: str, out: Path, tokenizer_dir: str | None = None) -> Pat
     return out
 
 
-def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path) -> dict:
+def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path, checkpointing: bool = False) -> dict:
     from filterforge.train import TrainConfig, Trainer
 
     config = TrainConfig(filter_id="investment-risk/v2", strategy="instruction", data_dir=str(data_dir),
                          output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size,
                          max_steps=args.steps, device=args.device, lora=args.lora, shared_prefix=shared,
-                         grad_checkpointing=args.naive_grad_checkpointing and not shared,
+                         grad_checkpointing=checkpointing,
                          quiet=True, overwrite=True, seed=0, max_train_examples=args.batch_size * args.steps)
     if args.device.startswith("cuda"):  # one untimed step first: CUDA context, kernel loading, cuBLAS workspaces
         Trainer(replace(config, max_steps=1, output_dir=str(out) + "-warmup")).run()
@@ -109,9 +109,9 @@ def main() -> None:
     parser.add_argument("--infer-articles", type=int, default=16)
     parser.add_argument("--lora", action="store_true")
     parser.add_argument("--infer-batch-size", type=int, default=None, help="inference batch (default: --batch-size)")
-    parser.add_argument("--naive-grad-checkpointing", action="store_true",
-                        help="checkpoint the naive loop (a multi-thousand-token prompt x batch 8 does not fit a GPU "
-                             "without it); the shared-prefix loop runs without")
+    parser.add_argument("--naive-grad-checkpointing", choices=["off", "on", "auto"], default="off",
+                        help="checkpoint the naive loop; auto: only if it runs out of GPU memory without (the "
+                             "shared-prefix loop always runs without)")
     parser.add_argument("--skip-naive-training", action="store_true", help="time only the shared-prefix training")
     parser.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the packaged SmolLM2's)")
     parser.add_argument("--model-dir", default=None, help="where to write (or reuse) the random-weight model")
@@ -131,7 +131,23 @@ def main() -> None:
     rows = [json.loads(line) for line in open(data_dir / "train.jsonl")][: args.infer_articles]
 
     shared = train_speed(data_dir, model_dir, True, args, work / "shared")
-    naive = None if args.skip_naive_training else train_speed(data_dir, model_dir, False, args, work / "naive")
+    naive = None
+    if not args.skip_naive_training:
+        try:
+            naive = train_speed(data_dir, model_dir, False, args, work / "naive", args.naive_grad_checkpointing == "on")
+        except Exception as exc:  # torch.cuda.OutOfMemoryError, possibly wrapped
+            if args.naive_grad_checkpointing != "auto" or "out of memory" not in str(exc).lower():
+                raise
+            import gc
+
+            import torch
+
+            gc.collect()
+            torch.cuda.empty_cache()
+            print(f"naive loop without gradient checkpointing ran out of GPU memory ({str(exc).splitlines()[0][:120]}); "
+                  "timing it with checkpointing")
+            naive = train_speed(data_dir, model_dir, False, args, work / "naive-ckpt", True)
+            naive["without_checkpointing"] = "out of GPU memory"
     infer_shared = inference_speed(work / "shared", rows, True, args)
     infer_naive = inference_speed(work / "shared", rows, False, args)
     infer_distill = distillation_inference(model_dir, data_dir, rows, args, work / "distill")
