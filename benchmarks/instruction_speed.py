@@ -131,23 +131,24 @@ def main() -> None:
     rows = [json.loads(line) for line in open(data_dir / "train.jsonl")][: args.infer_articles]
 
     shared = train_speed(data_dir, model_dir, True, args, work / "shared")
-    naive = None
+    naive, out_of_memory = None, None
     if not args.skip_naive_training:
         try:
             naive = train_speed(data_dir, model_dir, False, args, work / "naive", args.naive_grad_checkpointing == "on")
         except Exception as exc:  # torch.cuda.OutOfMemoryError, possibly wrapped
             if args.naive_grad_checkpointing != "auto" or "out of memory" not in str(exc).lower():
                 raise
-            import gc
+            out_of_memory = str(exc).splitlines()[0][:160]
+    if out_of_memory:  # outside the except block, so the failed step's tensors are free
+        import gc
 
-            import torch
+        import torch
 
-            gc.collect()
-            torch.cuda.empty_cache()
-            print(f"naive loop without gradient checkpointing ran out of GPU memory ({str(exc).splitlines()[0][:120]}); "
-                  "timing it with checkpointing")
-            naive = train_speed(data_dir, model_dir, False, args, work / "naive-ckpt", True)
-            naive["without_checkpointing"] = "out of GPU memory"
+        gc.collect()
+        torch.cuda.empty_cache()
+        print(f"naive loop without gradient checkpointing ran out of GPU memory ({out_of_memory}); timing it with checkpointing")
+        naive = train_speed(data_dir, model_dir, False, args, work / "naive-ckpt", True)
+        naive["without_checkpointing"] = f"out of GPU memory: {out_of_memory}"
     infer_shared = inference_speed(work / "shared", rows, True, args)
     infer_naive = inference_speed(work / "shared", rows, False, args)
     infer_distill = distillation_inference(model_dir, data_dir, rows, args, work / "distill")
