@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -66,12 +67,13 @@ def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path, 
                          quiet=True, overwrite=True, seed=0, max_train_examples=args.batch_size * args.steps)
     if args.device.startswith("cuda"):  # one untimed step first: CUDA context, kernel loading, cuBLAS workspaces
         Trainer(replace(config, max_steps=1, output_dir=str(out) + "-warmup")).run()
+        shutil.rmtree(str(out) + "-warmup")  # a 1.5B run's checkpoint is GBs: the device's disk is 64 GiB
     trainer = Trainer(config)
     meta = trainer.run()
     return {"articles_per_second": meta["articles_per_second"], "train_seconds": meta["train_seconds"],
             "peak_memory_mb": meta["peak_memory_mb"], "prompt_tokens": meta["token_budget"]["prompt_tokens"],
             "article_tokens_kept_mean": meta["token_budget"]["article_tokens_kept_mean"],
-            "grad_checkpointing": config.grad_checkpointing, "precision": meta.get("precision"), "run_dir": str(out)}
+            "grad_checkpointing": config.grad_checkpointing, "precision": meta.get("precision")}
 
 
 def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict:
@@ -96,7 +98,7 @@ def distillation_inference(model_dir: Path, data_dir: Path, rows: list[dict], ar
 
     Trainer(TrainConfig(filter_id="investment-risk/v2", strategy="distillation", data_dir=str(data_dir),
                         output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size, max_steps=1,
-                        device=args.device, quiet=True, overwrite=True, seed=0, max_train_examples=args.batch_size)).run()
+                        device=args.device, lora=args.lora, quiet=True, overwrite=True, seed=0, max_train_examples=args.batch_size)).run()
     return inference_speed(out, rows, False, args)
 
 
@@ -176,6 +178,7 @@ def main() -> None:
           f"instruction costs {i['instruction_cost_vs_distillation']}x distillation per article at inference")
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
     print(f"wrote {args.output}")
 
 
