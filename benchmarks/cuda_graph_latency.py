@@ -17,7 +17,6 @@ Writes benchmarks/results/cuda_graph_latency.json. Issue 7's target: <= 5 ms at 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -116,7 +115,7 @@ def main() -> None:
     import torch
 
     from filterforge.provenance import provenance
-    from instruction_speed import SHAPES, model_folder
+    from instruction_speed import SHAPES, model_folder, write_result
 
     work = Path(tempfile.mkdtemp(prefix="ff-cuda-graphs-"))
     model_dir = model_folder(args.shape, Path(args.model_dir) if args.model_dir else work / "model", args.tokenizer)
@@ -140,9 +139,7 @@ def main() -> None:
               "target": {"ms_at_512": TARGET_MS_AT_512, "cuda_graph_ms_at_512": at_512,
                          "met": bool(at_512) and max(at_512) <= TARGET_MS_AT_512} if at_512 else None,
               **provenance()}
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    write_result(args.output, result)
 
 
 if __name__ == "__main__":

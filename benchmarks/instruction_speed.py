@@ -57,6 +57,12 @@ def model_folder(shape: str, out: Path, tokenizer_dir: str | None = None) -> Pat
     return out
 
 
+def write_result(path: str | Path, result: dict) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
 def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path, checkpointing: bool = False) -> dict:
     from filterforge.train import TrainConfig, Trainer
 
@@ -176,10 +182,8 @@ def main() -> None:
     print(f"| distillation (article only) | - | {i['distillation']['articles_per_second']:.3f} |")
     print(f"training ratio {t['ratio']}x; inference ratio {i['shared_vs_naive']}x; "
           f"instruction costs {i['instruction_cost_vs_distillation']}x distillation per article at inference")
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.output, result)
     shutil.rmtree(work, ignore_errors=True)
-    print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":
