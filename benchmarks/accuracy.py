@@ -152,6 +152,7 @@ COST_PER_TOKEN = {"encoder": {"train": 0.7e-3, "infer": 0.17e-3}, "decoder": {"t
 
 
 INSTRUCTION_ARTICLE_COST = 3.3
+TRUNCATION_MARGIN = 0.05  # student/TF-IDF ratio on cut articles must exceed that on whole ones by this to blame truncation
 
 
 def log(message: str) -> None:
@@ -787,8 +788,8 @@ def markdown(report: dict) -> str:
                   "at the end).**", ""]
     lines += [
         f"Machine: {report['machine_summary']}; git {report['provenance']['git_commit']}; seed {settings['seed']}; "
-        f"total {report['elapsed_seconds'] / 60:.1f} min. `python benchmarks/accuracy.py` "
-        f"(results in `benchmarks/results/accuracy.json`).",
+        f"total {report['elapsed_seconds'] / 60:.1f} min. `{report.get('command', 'python benchmarks/accuracy.py')}` "
+        f"(results in `{report.get('output', 'benchmarks/results/accuracy.json')}`).",
         "",
         f"Settings: MiniLM inputs {settings['encoder_article_tokens'] + 2} tokens, "
         f"{settings['encoder_epochs_large']} epoch on sustainability / {settings['encoder_epochs_small']} on the small sets; "
@@ -831,6 +832,11 @@ def markdown(report: dict) -> str:
     if report.get("notes"):
         lines += ["Notes:"] + [f"- {note}" for note in report["notes"]] + [""]
     return "\n".join(lines)
+
+
+def repo_relative(path: str | Path) -> str:
+    resolved = Path(path).resolve()
+    return resolved.relative_to(REPO).as_posix() if resolved.is_relative_to(REPO) else str(path)
 
 
 def machine_summary() -> str:
@@ -1123,12 +1129,17 @@ class Benchmark:
                 text += "the gap to the target does not shrink with more data, so more oracle articles alone will not close it."
             steps.append(text)
         trunc = evidence.get("truncation", {})
-        if "truncated" in trunc and "whole" in trunc and trunc["truncated"]["student_over_tfidf"] > trunc["whole"]["student_over_tfidf"]:
-            lengths = evidence.get("article_lengths")
-            cost = (f"{lengths['doubled_article_tokens']}-token inputs (x{lengths['token_cost_doubled_over_budget']:.2f} "
-                    f"the tokens, {lengths['share_longer_than_doubled']:.0%} still cut)") if lengths else "longer inputs"
-            steps.append(f"The student falls further behind TF-IDF on articles its input cut: {cost} or the head-tail "
-                         "strategy should help; both cost CPU time.")
+        if "truncated" in trunc and "whole" in trunc:
+            cut, whole = trunc["truncated"]["student_over_tfidf"], trunc["whole"]["student_over_tfidf"]
+            if cut > whole + TRUNCATION_MARGIN:
+                lengths = evidence.get("article_lengths")
+                cost = (f"{lengths['doubled_article_tokens']}-token inputs (x{lengths['token_cost_doubled_over_budget']:.2f} "
+                        f"the tokens, {lengths['share_longer_than_doubled']:.0%} still cut)") if lengths else "longer inputs"
+                steps.append(f"The student falls further behind TF-IDF on articles its input cut (x{cut:.2f} vs x{whole:.2f} "
+                             f"on whole ones): {cost} or the head-tail strategy should help; both cost CPU time.")
+            else:
+                steps.append(f"Longer inputs are unlikely to close it: the student trails TF-IDF about as much on articles "
+                             f"its input cut (x{cut:.2f}) as on whole ones (x{whole:.2f}).")
         if best.budget_limited or best.settings.get("epochs", 1) <= 1:
             steps.append("More epochs (the CPU budget allowed one pass for MiniLM and a few steps for SmolLM2); "
                          "on a GPU the SmolLM2 students could train for full epochs.")
@@ -1159,6 +1170,8 @@ class Benchmark:
             "learning_curve": self.learning_curve,
             "target": self.target,
             "notes": self.notes,
+            "command": " ".join(["python", repo_relative(sys.argv[0]), *sys.argv[1:]]),
+            "output": repo_relative(self.output),
         }
         write_json(self.output, report)
         atomic_write_text(self.markdown_path, markdown(report) + "\n")

@@ -288,10 +288,11 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
               threads: int | None, warmup: int, iters: int, device: str, echo: Any = click.echo,
               cuda_graphs: bool = False) -> dict[str, Any]:
     import torch
-    from transformers import AutoConfig, AutoTokenizer
+    from transformers import AutoConfig
 
     from filterforge.filters import load_filter
     from filterforge.io import atomic_write_text, write_json
+    from filterforge.model_sources import load_tokenizer
     from filterforge.onnx_runtime import is_onnx_dir
     from filterforge.plugins import get_strategies, lookup
     from filterforge.provenance import provenance
@@ -317,7 +318,7 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     spec_dir = torch_dir or exports[0]
     spec = load_filter(spec_dir)
     info = json.loads((spec_dir / "filterforge.json").read_text())
-    tokenizer = AutoTokenizer.from_pretrained(str(spec_dir))
+    tokenizer = load_tokenizer(spec_dir)
     strategy = lookup("strategy", info["strategy"], get_strategies())(spec, tokenizer, info.get("strategy_options") or {})
     window = model_context_window(AutoConfig.from_pretrained(str(spec_dir))) if (spec_dir / "config.json").exists() else None
     rows, source = benchmark_rows(_data_dir_for(torch_dir, exports), spec)

@@ -59,7 +59,7 @@ class TorchPredictor:
     @classmethod
     def from_dir(cls, path: str | Path, device: str = "auto", batch_size: int = 16, shared_prefix: bool = True,
                  cuda_graphs: bool = False) -> "TorchPredictor":
-        from transformers import AutoTokenizer
+        from filterforge.model_sources import load_tokenizer
 
         from filterforge.filters import load_filter
         from filterforge.model import StudentModel
@@ -68,7 +68,7 @@ class TorchPredictor:
         model_dir = resolve_model_dir(path)
         device = select_device(device)
         model = StudentModel.from_pretrained(model_dir).to(device)
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        tokenizer = load_tokenizer(model_dir)
         info = model.info
         strategy_cls = lookup("strategy", info["strategy"], get_strategies())
         strategy = strategy_cls(load_filter(model_dir), tokenizer, info.get("strategy_options") or {})

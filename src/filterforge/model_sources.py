@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from filterforge.errors import FilterforgeError
 
@@ -91,26 +91,42 @@ def fix_gguf_tokenizer(tokenizer, config) -> None:
     config.eos_token_id = config.pad_token_id
 
 
-def pin_byte_level_tokenizer_class(folder: Path) -> bool:
-    """The GGUF conversion names the tokenizer class LlamaTokenizerFast. transformers 5 maps that name to
-    a SentencePiece-style tokenizer that drops the spaces of this byte-level BPE vocabulary ('Ġbanks' ->
-    'banks'), so a model trained under transformers 4 would read other ids under 5. The generic class
-    loads tokenizer.json as written in both. Returns whether the file was changed."""
-    from filterforge.io import atomic_write_text
-
+def byte_level_labelled_llama(folder: Path) -> bool:
+    """A byte-level BPE tokenizer.json whose config names a Llama tokenizer class, as GGUF conversions
+    write it. transformers 5 maps that class to a SentencePiece-style tokenizer that drops this
+    vocabulary's spaces ('Ġbanks' -> 'banks'): a model trained under transformers 4 would read other ids."""
     config_path, tokenizer_path = folder / "tokenizer_config.json", folder / "tokenizer.json"
     if not config_path.exists() or not tokenizer_path.exists():
         return False
-    config = json.loads(config_path.read_text())
-    if config.get("tokenizer_class") not in ("LlamaTokenizer", "LlamaTokenizerFast"):
+    if json.loads(config_path.read_text()).get("tokenizer_class") not in ("LlamaTokenizer", "LlamaTokenizerFast"):
         return False
     pre_tokenizer = json.loads(tokenizer_path.read_text()).get("pre_tokenizer") or {}
     kinds = {pre_tokenizer.get("type")} | {p.get("type") for p in pre_tokenizer.get("pretokenizers") or []}
-    if "ByteLevel" not in kinds:
+    return "ByteLevel" in kinds
+
+
+def pin_byte_level_tokenizer_class(folder: Path) -> bool:
+    """Rewrite such a config to the generic class, which loads tokenizer.json as written under
+    transformers 4 and 5. Returns whether the file was changed."""
+    from filterforge.io import atomic_write_text
+
+    if not byte_level_labelled_llama(folder):
         return False
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
     config["tokenizer_class"] = "PreTrainedTokenizerFast"
     atomic_write_text(config_path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     return True
+
+
+def load_tokenizer(folder: str | Path) -> Any:
+    """The tokenizer of a model folder; a byte-level one mislabelled as Llama's (runs saved before the
+    fix above, local GGUF conversions) is read with the generic class, without touching the folder."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if byte_level_labelled_llama(Path(folder)):
+        return PreTrainedTokenizerFast.from_pretrained(str(folder))
+    return AutoTokenizer.from_pretrained(str(folder))
 
 
 PACKAGED_ALIASES: dict[str, Callable[[Path], Path]] = {

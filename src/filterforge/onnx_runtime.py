@@ -137,7 +137,7 @@ class OnnxPredictor:
     @classmethod
     def from_dir(cls, path: str | Path, batch_size: int = 16, threads: int | None = None,
                  provider: str | None = None) -> "OnnxPredictor":
-        from transformers import AutoTokenizer
+        from filterforge.model_sources import load_tokenizer
 
         from filterforge.filters import load_filter
         from filterforge.plugins import get_strategies, lookup
@@ -145,7 +145,7 @@ class OnnxPredictor:
         directory = find_onnx_dir(path)
         info = read_info(directory)
         session = create_session(directory / GRAPH_FILE, threads, provider or available_providers()[0])
-        tokenizer = AutoTokenizer.from_pretrained(str(directory))
+        tokenizer = load_tokenizer(directory)
         strategy_cls = lookup("strategy", info["strategy"], get_strategies())
         strategy = strategy_cls(load_filter(directory), tokenizer, info.get("strategy_options") or {})
         return cls(session, tokenizer, strategy, int(info["max_length"]), info, directory, batch_size)

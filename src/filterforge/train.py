@@ -113,12 +113,12 @@ class Trainer:
     # -- setup ------------------------------------------------------------------------------
     def setup(self) -> None:
         import torch
-        from transformers import AutoConfig, AutoTokenizer
+        from transformers import AutoConfig
 
         from filterforge.data import load_split
         from filterforge.filters import resolve_filter
         from filterforge.inference import select_device
-        from filterforge.model_sources import resolve_model
+        from filterforge.model_sources import load_tokenizer, resolve_model
         from filterforge.plugins import get_heads, get_poolings, get_strategies, lookup
         from filterforge.strategies import model_context_window
 
@@ -154,7 +154,7 @@ class Trainer:
         self.device = select_device(c.device)
         self.precision, self.autocast_dtype = _precision(c, self.device)
         model_config = AutoConfig.from_pretrained(str(self.model_path))
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_path))
+        self.tokenizer = load_tokenizer(self.model_path)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token or self.tokenizer.unk_token
         self.strategy = strategy_cls(self.spec, self.tokenizer, c.strategy_options)
