@@ -93,3 +93,25 @@ def test_captured_graphs_replay_the_eager_scores(tiny_decoder, strategy_name):
     scores = graphed.predict_encoded(encoded)
     assert abs(scores - reference).max() < 0.1  # bf16 weights against fp32
     assert abs(graphed.predict_encoded(encoded) - scores).max() == 0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_bench_and_score_run_the_cuda_graph_path(runner, demo_splits, tiny_decoder, tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    assert invoke(runner, tiny_train_args(demo_splits, tiny_decoder, run, "instruction", "--max-train-examples", "8",
+                                          "--max-length", "4600", "--device", "cpu")).exit_code == 0
+    result = invoke(runner, ["bench", run, "--runtime", "torch", "--device", "cuda", "--cuda-graphs",
+                             "--batch-sizes", "1,2", "--lengths", "64", "--warmup", "1", "--iters", "3"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((run / "bench.json").read_text())["results"]
+    graphed = [r for r in rows if "CUDA graphs" in r["path"]]
+    assert [r["batch_size"] for r in graphed] == [1] and graphed[0]["precision"] == "bf16"
+    assert {r["batch_size"] for r in rows if r not in graphed} == {1, 2}
+    out = tmp_path / "scores.jsonl"
+    result = invoke(runner, ["score", run, "--input", demo_splits / "test.jsonl", "--output", out, "--runtime", "torch",
+                             "--device", "cuda", "--cuda-graphs"])
+    assert result.exit_code == 0, result.output
+    assert "CUDA graphs" in result.output
+    assert len(out.read_text().splitlines()) == len((demo_splits / "test.jsonl").read_text().splitlines())
