@@ -24,6 +24,15 @@ def bucket_lengths(max_length: int, buckets: Sequence[int] = DEFAULT_BUCKETS) ->
     return sorted({b for b in buckets if b < max_length} | {max_length})
 
 
+def require_graphable(model: Any, device: str | None) -> None:
+    """One line for what cannot be captured: a CPU device, an encoder (it needs a padding mask)."""
+    if device is not None and not str(device).startswith("cuda"):
+        raise FilterforgeError(f"--cuda-graphs needs a CUDA GPU (device is {device})")
+    if not model.is_decoder:
+        raise FilterforgeError(f"--cuda-graphs needs a decoder student (causal attention); this model is a "
+                               f"{model.config.model_type} encoder: score it without --cuda-graphs")
+
+
 def cache_tensors(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
     if hasattr(cache, "layers"):
         return [(layer.keys, layer.values) for layer in cache.layers]
@@ -49,12 +58,8 @@ class GraphedScorer:
 
     def __init__(self, model: Any, pad_id: int, max_length: int, prefix_ids: torch.Tensor | None = None,
                  dtype: torch.dtype | None = torch.bfloat16, capture: bool = True, buckets: Sequence[int] = DEFAULT_BUCKETS):
-        if not model.is_decoder:
-            raise FilterforgeError(f"--cuda-graphs needs a decoder student (causal attention); this model is a "
-                                   f"{model.config.model_type} encoder: score it without --cuda-graphs")
         self.device = next(model.parameters()).device
-        if capture and self.device.type != "cuda":
-            raise FilterforgeError("--cuda-graphs needs a CUDA GPU (the model is on the CPU)")
+        require_graphable(model, self.device.type if capture else None)  # eager runs anywhere
         self.model, self.pad_id, self.capture = model.eval(), pad_id, capture
         if dtype is not None:
             model.body.to(dtype)  # bf16 weights: autocast would re-cast every weight on every call

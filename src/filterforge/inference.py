@@ -45,11 +45,9 @@ class TorchPredictor:
         self.cuda_graphs = cuda_graphs
         self._graphed = None
         if cuda_graphs:
-            if not str(device).startswith("cuda"):
-                raise FilterforgeError("--cuda-graphs needs a CUDA GPU (device is cpu)")
-            if not model.is_decoder:
-                raise FilterforgeError(f"--cuda-graphs needs a decoder student (causal attention); this model is a "
-                                       f"{model.config.model_type} encoder: score it without --cuda-graphs")
+            from filterforge.cuda_graphs import require_graphable
+
+            require_graphable(model, device)
 
     @property
     def path_used(self) -> str:
@@ -59,10 +57,9 @@ class TorchPredictor:
     @classmethod
     def from_dir(cls, path: str | Path, device: str = "auto", batch_size: int = 16, shared_prefix: bool = True,
                  cuda_graphs: bool = False) -> "TorchPredictor":
-        from filterforge.model_sources import load_tokenizer
-
         from filterforge.filters import load_filter
         from filterforge.model import StudentModel
+        from filterforge.model_sources import load_tokenizer
         from filterforge.plugins import get_strategies, lookup
 
         model_dir = resolve_model_dir(path)
@@ -105,8 +102,8 @@ class TorchPredictor:
                     progress(len(indices))
         return out
 
-    def graphed_scorer(self, encoded: Sequence[EncodedInput], capture: bool = True) -> Any:
-        """The batch-1 static-shape scorer (built on first use; ``capture=False`` runs it eagerly)."""
+    def graphed_scorer(self, encoded: Sequence[EncodedInput]) -> Any:
+        """The batch-1 CUDA-graph scorer, built on first use (the prompt cache comes from ``encoded[0]``)."""
         import torch
 
         from filterforge.cuda_graphs import GraphedScorer
@@ -114,8 +111,7 @@ class TorchPredictor:
         if self._graphed is None:
             prefix = (torch.tensor([encoded[0].input_ids[: encoded[0].prefix_length]], dtype=torch.long)
                       if self.use_shared_prefix else None)
-            self._graphed = GraphedScorer(self.model, pad_token_id(self.tokenizer), self.max_length, prefix,
-                                          capture=capture)
+            self._graphed = GraphedScorer(self.model, pad_token_id(self.tokenizer), self.max_length, prefix)
         return self._graphed
 
     def _predict_graphed(self, encoded: Sequence[EncodedInput], progress: Any = None) -> np.ndarray:
