@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the embedded default: synthetic investment-risk/v2 articles, the two
 # packaged offline models, both strategies. Installs into .venv first (scripts/setup.sh).
-# Everything lands in demo/ (ignored by git). 36 minutes measured on a shared 2-core CPU.
+# Everything lands in demo/ (ignored by git). 18 minutes on a quiet 2-core CPU, setup excluded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_SETUP:-0}" = 1 ] || bash scripts/setup.sh
@@ -45,6 +45,7 @@ filterforge export "$WINNER" --output $OUT/onnx-int8 --quantize int8 --overwrite
 filterforge bench $OUT/onnx --runtime torch,onnx --batch-sizes 1,8 --lengths 128,256 --warmup 3 --iters 20
 
 step "7. score new articles and deploy"
+rm -f $OUT/scores.jsonl $OUT/scores_deployed.jsonl  # score resumes an existing output: start each demo afresh
 filterforge score $OUT/onnx --input $OUT/demo_articles.jsonl --output $OUT/scores.jsonl --runtime onnx
 filterforge deploy "$WINNER" --overwrite
 head -n 40 $OUT/demo_articles.jsonl > $OUT/new_articles.jsonl
