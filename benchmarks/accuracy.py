@@ -211,9 +211,9 @@ class Splits:
 
 
 def prepare_dataset(config: DatasetConfig, datasets_root: Path, work_dir: Path, profile: Profile) -> Splits:
-    from filterforge.data import load_split
-    from filterforge.filters import resolve_filter
-    from filterforge.prepare import prepare
+    from filterforge.data.splits import load_split
+    from filterforge.filters.spec import resolve_filter
+    from filterforge.data.prepare import prepare
 
     data_dir = work_dir / config.name / "data"
     report = prepare(config.filter_id, [str(datasets_root / config.name / "scored.jsonl")], str(data_dir),
@@ -243,7 +243,7 @@ def student_data_dir(splits: Splits, limit: int) -> Path:
 
 
 def texts(rows: Sequence[dict]) -> list[str]:
-    from filterforge.strategies import article_text
+    from filterforge.encoding.strategies import article_text
 
     return [article_text(row) for row in rows]
 
@@ -293,7 +293,7 @@ def paired_ratio_interval(errors_a: np.ndarray, errors_b: np.ndarray, seed: int)
 
 
 def score_predictions(pred: np.ndarray, gold: np.ndarray, spec: Any, train_means: np.ndarray, seed: int) -> dict[str, Any]:
-    from filterforge.metrics import regression_metrics
+    from filterforge.evaluation.metrics import regression_metrics
 
     pred = np.clip(np.asarray(pred, dtype=np.float64).reshape(gold.shape), 0.0, 10.0)
     metrics = regression_metrics(pred, gold, spec.dimension_names, train_means.tolist())
@@ -474,8 +474,8 @@ def fixed_tokens(student: StudentSpec, splits: Splits, profile: Profile) -> int:
     """Tokens the strategy adds around the article (special tokens, or prompt + chat template)."""
     from transformers import AutoTokenizer
 
-    from filterforge.model_sources import resolve_model
-    from filterforge.plugins import get_strategies, lookup
+    from filterforge.student.sources import resolve_model
+    from filterforge.plugins.manager import get_strategies, lookup
 
     tokenizer = AutoTokenizer.from_pretrained(str(resolve_model(model_name(student, profile))))
     if tokenizer.pad_token_id is None:
@@ -513,7 +513,7 @@ def estimate_seconds(student: StudentSpec, splits: Splits, budget: dict, prompt_
 
 def train_student(student: StudentSpec, splits: Splits, data_dir: Path, run_dir: Path, profile: Profile,
                   budget: dict, fixed: int, max_train_examples: int | None = None) -> dict[str, Any]:
-    from filterforge.train import TrainConfig, train
+    from filterforge.training.trainer import TrainConfig, train
 
     config = TrainConfig(
         filter_id=splits.spec.id, strategy=student.strategy, data_dir=str(data_dir), output_dir=str(run_dir),
@@ -527,8 +527,8 @@ def train_student(student: StudentSpec, splits: Splits, data_dir: Path, run_dir:
 
 
 def predict_test(run_dir: Path, rows: Sequence[dict]) -> tuple[np.ndarray, float, dict[str, Any]]:
-    from filterforge.inference import TorchPredictor
-    from filterforge.strategies import budget_statistics
+    from filterforge.runtime.torch_predictor import TorchPredictor
+    from filterforge.encoding.strategies import budget_statistics
 
     predictor = TorchPredictor.from_dir(run_dir, device="cpu", batch_size=16)
     started = time.perf_counter()
@@ -609,7 +609,7 @@ def run_student(student: StudentSpec, splits: Splits, data_dir: Path, work_dir: 
 
 def head_tail_available() -> tuple[bool, str]:
     """The head-tail strategy, from the installed plugin or the plugin folder in this repository."""
-    from filterforge.plugins import get_strategies, register_plugin
+    from filterforge.plugins.manager import get_strategies, register_plugin
 
     if "head-tail" in get_strategies():
         return True, "installed plugin"
@@ -629,7 +629,7 @@ def head_tail_available() -> tuple[bool, str]:
 def oracle_noise_floor(splits: Splits, datasets_root: Path) -> dict[str, Any] | None:
     """MAE between the dataset's oracle and a second oracle on the articles both scored."""
     from filterforge.io import iter_jsonl
-    from filterforge.prepare import InvalidRow, extract_labels
+    from filterforge.data.prepare import InvalidRow, extract_labels
 
     if not splits.config.alt_oracle:
         return None
@@ -909,7 +909,7 @@ class Benchmark:
         return self.save()
 
     def add_probe(self, name: str) -> None:
-        from filterforge.model_sources import resolve_model
+        from filterforge.student.sources import resolve_model
 
         splits = self.splits[name]
         rows = splits.train + splits.val + splits.test

@@ -29,7 +29,7 @@ TARGET_MS_AT_512 = 5.0
 
 
 def long_article() -> dict:
-    from filterforge.demo_data import generate_demo_articles
+    from filterforge.data.demo import generate_demo_articles
 
     rows = generate_demo_articles(n=60, seed=3)
     return {"id": "long", "title": rows[0]["title"], "content": "\n\n".join(r["content"] for r in rows)}
@@ -54,11 +54,11 @@ def measure(model_dir: Path, strategy_name: str, lengths: list[int], args) -> li
     import torch
     from transformers import AutoTokenizer
 
-    from filterforge.cuda_graphs import GraphedScorer
-    from filterforge.filters import resolve_filter
-    from filterforge.inference import TorchPredictor, pad_token_id
-    from filterforge.model import build_student
-    from filterforge.plugins import get_strategies
+    from filterforge.runtime.cuda_graphs import GraphedScorer
+    from filterforge.filters.spec import resolve_filter
+    from filterforge.runtime.torch_predictor import TorchPredictor, pad_token_id
+    from filterforge.student.model import build_student
+    from filterforge.plugins.manager import get_strategies
 
     spec = resolve_filter("investment-risk/v2")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))

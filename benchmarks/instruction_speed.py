@@ -35,7 +35,7 @@ SHAPES = {
 def model_folder(shape: str, out: Path, tokenizer_dir: str | None = None) -> Path:
     from transformers import AutoTokenizer, LlamaConfig, LlamaModel, Qwen2Config, Qwen2Model
 
-    from filterforge.model_sources import resolve_model
+    from filterforge.student.sources import resolve_model
 
     if shape == "smollm2-135m":
         return resolve_model("smollm2-135m")
@@ -64,7 +64,7 @@ def write_result(path: str | Path, result: dict) -> None:
 
 
 def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path, checkpointing: bool = False) -> dict:
-    from filterforge.train import TrainConfig, Trainer
+    from filterforge.training.trainer import TrainConfig, Trainer
 
     config = TrainConfig(filter_id="investment-risk/v2", strategy="instruction", data_dir=str(data_dir),
                          output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size,
@@ -85,7 +85,7 @@ def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path, 
 def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict:
     import torch
 
-    from filterforge.inference import TorchPredictor
+    from filterforge.runtime.torch_predictor import TorchPredictor
 
     predictor = TorchPredictor.from_dir(run_dir, device=args.device, batch_size=args.infer_batch_size or args.batch_size,
                                         shared_prefix=shared)
@@ -100,7 +100,7 @@ def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict
 
 
 def distillation_inference(model_dir: Path, data_dir: Path, rows: list[dict], args, out: Path) -> dict:
-    from filterforge.train import TrainConfig, Trainer
+    from filterforge.training.trainer import TrainConfig, Trainer
 
     Trainer(TrainConfig(filter_id="investment-risk/v2", strategy="distillation", data_dir=str(data_dir),
                         output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size, max_steps=1,
@@ -127,8 +127,8 @@ def main() -> None:
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "instruction_speed.json"))
     args = parser.parse_args()
 
-    from filterforge.demo_data import generate_demo_articles, write_jsonl
-    from filterforge.prepare import prepare
+    from filterforge.data.demo import generate_demo_articles, write_jsonl
+    from filterforge.data.prepare import prepare
     from filterforge.provenance import provenance
 
     work = Path(tempfile.mkdtemp(prefix="ff-instruction-speed-"))

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def train(strategy: str, data_dir: Path, model_dir: Path, out: Path, max_length: int | None) -> Path:
-    from filterforge.train import TrainConfig, Trainer
+    from filterforge.training.trainer import TrainConfig, Trainer
 
     Trainer(TrainConfig(filter_id="investment-risk/v2", strategy=strategy, data_dir=str(data_dir), output_dir=str(out),
                         model=str(model_dir), epochs=1, batch_size=2, max_steps=1, max_length=max_length, quiet=True,
@@ -45,10 +45,10 @@ def main() -> None:
 
     import torch
 
-    from filterforge.bench import run_bench
-    from filterforge.demo_data import generate_demo_articles, write_jsonl
-    from filterforge.export import export_run
-    from filterforge.prepare import prepare
+    from filterforge.serving.bench import run_bench
+    from filterforge.data.demo import generate_demo_articles, write_jsonl
+    from filterforge.export.export import export_run
+    from filterforge.data.prepare import prepare
     from filterforge.provenance import provenance
     from instruction_speed import model_folder, write_result
 

@@ -37,7 +37,7 @@ BLOCKS = 4
 
 
 def real_token_ids(tokenizer, needed: int) -> list[int]:
-    from filterforge.demo_data import generate_demo_articles
+    from filterforge.data.demo import generate_demo_articles
 
     ids: list[int] = []
     for row in generate_demo_articles(n=400, seed=11):
@@ -51,9 +51,9 @@ def build_exports(model_name: str, folder: Path) -> tuple:
     import torch
     from transformers import AutoTokenizer
 
-    from filterforge.export import export_graph, fuse_encoder_graph, quantize_graph
-    from filterforge.model import build_student
-    from filterforge.model_sources import resolve_model
+    from filterforge.export.export import export_graph, fuse_encoder_graph, quantize_graph
+    from filterforge.student.model import build_student
+    from filterforge.student.sources import resolve_model
 
     torch.manual_seed(0)
     path = resolve_model(model_name)
@@ -73,7 +73,7 @@ def time_model(model_name: str, lengths: list[int], rounds: int, warmup: int, th
     import numpy as np
     import torch
 
-    from filterforge.onnx_runtime import create_session
+    from filterforge.runtime.onnx_predictor import create_session
 
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="onnx-latency-") as tmp:

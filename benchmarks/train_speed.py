@@ -47,8 +47,8 @@ def upstream_loop(model_dir: Path, articles: list[dict], labels: list[list[float
     import torch
     from transformers import AutoTokenizer
 
-    from filterforge.model import build_student
-    from filterforge.strategies import article_text
+    from filterforge.student.model import build_student
+    from filterforge.encoding.strategies import article_text
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
@@ -90,7 +90,7 @@ def upstream_loop(model_dir: Path, articles: list[dict], labels: list[list[float
 
 def filterforge_loop(filter_id: str, data_dir: Path, model_dir: Path, max_length: int, batch_size: int, steps: int,
                      device: str, lora: bool, out: Path) -> dict:
-    from filterforge.train import TrainConfig, Trainer
+    from filterforge.training.trainer import TrainConfig, Trainer
 
     config = TrainConfig(filter_id=filter_id, data_dir=str(data_dir), output_dir=str(out), model=str(model_dir),
                          epochs=1, batch_size=batch_size, max_length=max_length, max_steps=steps, device=device,
@@ -114,8 +114,8 @@ def main() -> None:
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "train_speed.json"))
     args = parser.parse_args()
 
-    from filterforge.model_sources import resolve_model
-    from filterforge.prepare import prepare
+    from filterforge.student.sources import resolve_model
+    from filterforge.data.prepare import prepare
     from filterforge.provenance import provenance
 
     scored = SHARED / args.dataset / "scored.jsonl"

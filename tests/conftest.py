@@ -28,7 +28,7 @@ SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<|im_start|>", "<|im_
 
 
 def _vocabulary() -> list[str]:
-    from filterforge.demo_data import generate_demo_articles
+    from filterforge.data.demo import generate_demo_articles
 
     words: dict[str, None] = {}
     for row in generate_demo_articles(n=300, seed=123):
@@ -96,7 +96,7 @@ def tiny_decoder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_jsonl(tmp_path_factory) -> Path:
-    from filterforge.demo_data import generate_demo_articles, write_jsonl
+    from filterforge.data.demo import generate_demo_articles, write_jsonl
 
     path = tmp_path_factory.mktemp("demo") / "demo.jsonl"
     write_jsonl(generate_demo_articles(n=160, seed=7), path)
@@ -106,7 +106,7 @@ def demo_jsonl(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def demo_splits(tmp_path_factory, demo_jsonl) -> Path:
     """train/val/test splits of 160 synthetic investment-risk articles."""
-    from filterforge.prepare import prepare
+    from filterforge.data.prepare import prepare
 
     out = tmp_path_factory.mktemp("splits") / "investment_risk_v2"
     prepare("investment-risk/v2", [str(demo_jsonl)], str(out), seed=1)

@@ -25,8 +25,8 @@ def bench():
 
 
 def demo_splits_object(bench, data_dir):
-    from filterforge.data import load_split
-    from filterforge.filters import resolve_filter
+    from filterforge.data.splits import load_split
+    from filterforge.filters.spec import resolve_filter
 
     spec = resolve_filter("investment-risk/v2")
     rows = {name: load_split(data_dir / f"{name}.jsonl", spec) for name in ("train", "val", "test")}
@@ -63,7 +63,7 @@ def test_baselines_score_every_test_article_beside_the_mean_predictor(bench, dem
 
 def test_baselines_on_a_single_dimension_filter(bench, demo_splits, tiny_encoder):
     """commerce-prefilter has one dimension: ridge then predicts a vector, which must not broadcast."""
-    from filterforge.filters import resolve_filter
+    from filterforge.filters.spec import resolve_filter
 
     commerce = resolve_filter("commerce-prefilter/v1")
     demo = demo_splits_object(bench, demo_splits)
@@ -78,7 +78,7 @@ def test_baselines_on_a_single_dimension_filter(bench, demo_splits, tiny_encoder
 
 
 def test_ranking_metrics(bench):
-    from filterforge.filters import resolve_filter
+    from filterforge.filters.spec import resolve_filter
 
     sustainability = resolve_filter("sustainability/v1")
     gold = np.random.default_rng(0).uniform(0, 10, (50, 8))
@@ -99,7 +99,7 @@ def test_ranking_metrics(bench):
 
 
 def test_oracle_noise_floor_on_shared_ids(bench, tmp_path):
-    from filterforge.filters import resolve_filter
+    from filterforge.filters.spec import resolve_filter
 
     spec = resolve_filter("commerce-prefilter/v1")
     folder = tmp_path / "commerce-prefilter"

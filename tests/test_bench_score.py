@@ -95,7 +95,7 @@ def test_bench_onnx_without_an_export_says_how_to_make_one(runner, run, tmp_path
 # -- score --------------------------------------------------------------------------------------
 
 def test_score_rows_have_scores_average_tier_and_verdict(runner, run, demo_splits, tmp_path):
-    from filterforge.filters import load_filter
+    from filterforge.filters.spec import load_filter
 
     articles = _articles(demo_splits, 6)
     articles.append({"id": "tiny", "title": "Hi", "content": "short"})
@@ -176,7 +176,7 @@ def test_an_output_that_is_not_score_rows_is_left_alone(runner, run, demo_splits
 
 
 def test_calibration_is_applied_after_the_model(runner, run, demo_splits, tmp_path):
-    from filterforge.calibration import Calibration
+    from filterforge.evaluation.calibrate import Calibration
 
     calibrated = tmp_path / "calibrated"
     shutil.copytree(run / "model", calibrated / "model")
@@ -193,7 +193,7 @@ def test_calibration_is_applied_after_the_model(runner, run, demo_splits, tmp_pa
 
 
 def test_an_export_older_than_the_calibration_is_flagged(runner, run, demo_splits, tmp_path):
-    from filterforge.calibration import Calibration
+    from filterforge.evaluation.calibrate import Calibration
 
     copy = tmp_path / "run"
     shutil.copytree(run / "model", copy / "model")

@@ -28,7 +28,7 @@ def distorted(n: int = 300, seed: int = 0):
 
 
 def test_isotonic_calibration_fixes_a_monotone_distortion():
-    from filterforge.calibration import Calibration
+    from filterforge.evaluation.calibrate import Calibration
 
     pred, gold = distorted()
     calibration = Calibration.fit(pred, gold, ["a", "b", "c"])
@@ -43,7 +43,7 @@ def test_isotonic_calibration_fixes_a_monotone_distortion():
 def test_calibration_matches_sklearn_and_round_trips_through_plain_json(tmp_path):
     from sklearn.isotonic import IsotonicRegression
 
-    from filterforge.calibration import Calibration, load_calibration
+    from filterforge.evaluation.calibrate import Calibration, load_calibration
 
     pred, gold = distorted()
     calibration = Calibration.fit(pred, gold, ["a", "b", "c"])
@@ -65,7 +65,7 @@ def test_calibration_matches_sklearn_and_round_trips_through_plain_json(tmp_path
 
 
 def test_corrupt_calibration_file_is_one_line(tmp_path):
-    from filterforge.calibration import load_calibration
+    from filterforge.evaluation.calibrate import load_calibration
     from filterforge.errors import FilterforgeError
 
     (tmp_path / "filterforge.json").write_text("{}")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from filterforge.cuda_graphs import GraphedScorer, bucket_lengths
+from filterforge.runtime.cuda_graphs import GraphedScorer, bucket_lengths
 from filterforge.errors import FilterforgeError
-from filterforge.filters import resolve_filter
-from filterforge.inference import TorchPredictor, pad_token_id
-from filterforge.model import build_student
-from filterforge.plugins import get_strategies
+from filterforge.filters.spec import resolve_filter
+from filterforge.runtime.torch_predictor import TorchPredictor, pad_token_id
+from filterforge.student.model import build_student
+from filterforge.plugins.manager import get_strategies
 
 from conftest import invoke, tiny_train_args
 

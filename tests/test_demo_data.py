@@ -1,4 +1,4 @@
-"""Behaviour of the synthetic demo-data generator (filterforge.demo_data)."""
+"""Behaviour of the synthetic demo-data generator (filterforge.data.demo)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from filterforge.demo_data import (
+from filterforge.data.demo import (
     ANALYSIS_KEY,
     DIMENSIONS,
     generate_demo_articles,

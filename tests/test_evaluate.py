@@ -19,8 +19,8 @@ DIMS = ["macro_risk_severity", "credit_market_stress", "market_sentiment_extreme
 def instruction_max_length(model_dir: Path, article_tokens: int = 96) -> int:
     from transformers import AutoTokenizer
 
-    from filterforge.filters import resolve_filter
-    from filterforge.plugins import get_strategies
+    from filterforge.filters.spec import resolve_filter
+    from filterforge.plugins.manager import get_strategies
 
     strategy = get_strategies()["instruction"](resolve_filter("investment-risk/v2"), AutoTokenizer.from_pretrained(str(model_dir)))
     return strategy.fixed_tokens + article_tokens
@@ -161,7 +161,7 @@ def test_expectations_decide_pass_and_fail(runner, runs, demo_splits, tmp_path):
 
 
 def test_ranking_metrics_reward_finding_the_top_articles():
-    from filterforge.ranking import ranking_metrics
+    from filterforge.evaluation.ranking import ranking_metrics
 
     rng = np.random.default_rng(0)
     gold = rng.uniform(0, 10, size=(40, 3))

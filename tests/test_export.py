@@ -42,8 +42,8 @@ def exported(tmp_path_factory, encoder_run) -> Path:
 
 
 def test_export_is_one_self_contained_graph_that_matches_torch(exported, encoder_run, demo_splits):
-    from filterforge.inference import TorchPredictor
-    from filterforge.onnx_runtime import OnnxPredictor
+    from filterforge.runtime.torch_predictor import TorchPredictor
+    from filterforge.runtime.onnx_predictor import OnnxPredictor
 
     for name in EXPORT_FILES:
         assert (exported / name).exists(), name
@@ -103,7 +103,7 @@ def test_int8_refused_by_the_gate_leaves_nothing(runner, encoder_run):
 def test_int8_within_the_gate_keeps_head_and_embeddings_fp32(runner, encoder_run, demo_splits):
     import onnx
 
-    from filterforge.onnx_runtime import OnnxPredictor
+    from filterforge.runtime.onnx_predictor import OnnxPredictor
 
     result = invoke(runner, ["export", encoder_run, "--quantize", "int8"])
     assert result.exit_code == 0, result.output
@@ -146,7 +146,7 @@ def test_existing_output_needs_overwrite_and_is_replaced_whole(runner, encoder_r
 def test_calibration_travels_with_the_export(runner, encoder_run, demo_splits, tmp_path):
     import shutil
 
-    from filterforge.calibration import Calibration
+    from filterforge.evaluation.calibrate import Calibration
 
     run = tmp_path / "calibrated"
     shutil.copytree(encoder_run / "model", run / "model")
@@ -256,8 +256,8 @@ def short_prompt_filter(tmp_path, monkeypatch) -> Path:
 
 def test_instruction_export_reads_the_prompt_in_the_input(runner, demo_splits, tiny_decoder, tmp_path, short_prompt_filter):
     """No KV cache crosses the graph: ONNX on prompt + article equals torch's shared-prefix path."""
-    from filterforge.inference import TorchPredictor
-    from filterforge.onnx_runtime import OnnxPredictor
+    from filterforge.runtime.torch_predictor import TorchPredictor
+    from filterforge.runtime.onnx_predictor import OnnxPredictor
 
     run = tmp_path / "run"
     trained = invoke(runner, tiny_train_args(demo_splits, tiny_decoder, run, "instruction", "--max-train-examples", "16",
@@ -324,7 +324,7 @@ def test_real_articles_export_parity(runner, tmp_path, tiny_encoder):
     source = DATASETS / "seece-energy-tech" / "scored.jsonl"
     if not source.exists():
         pytest.skip("shared datasets not present")
-    from filterforge.prepare import prepare
+    from filterforge.data.prepare import prepare
 
     splits = tmp_path / "splits"
     prepare("seece-energy-tech/v1", [str(source)], str(splits), seed=1)

@@ -1,4 +1,4 @@
-"""docs/plugin_hooks.md documents every hook in filterforge.hookspecs and every argument of each."""
+"""docs/plugin_hooks.md documents every hook in filterforge.plugins.hookspecs and every argument of each."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from filterforge import hookspecs
+from filterforge.plugins import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugin_hooks.md"
 HEADING = re.compile(r"^### (\w+)\(([^)]*)\)\s*$", re.M)

@@ -15,8 +15,8 @@ import pytest
 
 import filterforge
 from conftest import REPO, invoke
-from filterforge.hookspecs import hookimpl
-from filterforge.plugins import DEFAULT_PLUGINS, pm, register_plugin
+from filterforge.plugins.hookspecs import hookimpl
+from filterforge.plugins.manager import DEFAULT_PLUGINS, pm, register_plugin
 
 BUILTINS = {module.rsplit(".", 1)[-1] for module in DEFAULT_PLUGINS}
 INVESTMENT_RISK_DIMENSIONS = [
@@ -113,7 +113,7 @@ def test_strategies_lists_builtins_with_descriptions(runner):
 
 
 def test_strategy_from_a_plugin_is_listed(runner, throwaway_plugin):
-    from filterforge.strategies import Strategy
+    from filterforge.encoding.strategies import Strategy
 
     class KeepEnd(Strategy):
         name = "keep-end-test"
@@ -153,7 +153,7 @@ def test_filters_lists_investment_risk_with_its_eight_dimensions(runner):
 # -- conflicts --------------------------------------------------------------------------------
 
 def test_duplicate_strategy_name_is_an_error_naming_both_plugins(runner, throwaway_plugin):
-    from filterforge.strategies import Strategy
+    from filterforge.encoding.strategies import Strategy
 
     class Impostor(Strategy):
         name = "distillation"
@@ -194,7 +194,7 @@ def fake_distribution(tmp_path_factory) -> Path:
     """A folder that, on PYTHONPATH, looks like an installed distribution with a `filterforge` entry point."""
     root = tmp_path_factory.mktemp("site")
     (root / "ff_fake_plugin.py").write_text(
-        "from filterforge.hookspecs import hookimpl\n\n"
+        "from filterforge.plugins.hookspecs import hookimpl\n\n"
         "@hookimpl\n"
         "def register_filter_paths(register):\n"
         "    pass\n"
@@ -258,7 +258,7 @@ def test_gguf_llama_tokenizer_class_is_pinned_to_the_generic_fast_tokenizer(tmp_
     """A byte-level BPE vocabulary labelled LlamaTokenizerFast loses its spaces under transformers 5."""
     import json
 
-    from filterforge.model_sources import pin_byte_level_tokenizer_class
+    from filterforge.student.sources import pin_byte_level_tokenizer_class
 
     byte_level = tmp_path / "byte-level"
     byte_level.mkdir()
@@ -283,7 +283,7 @@ def test_a_mislabelled_byte_level_tokenizer_loads_with_the_generic_class(tmp_pat
 
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    from filterforge.model_sources import load_tokenizer
+    from filterforge.student.sources import load_tokenizer
 
     folder = tmp_path / "run-model"
     shutil.copytree(tiny_decoder, folder)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import DATASETS, invoke
-from filterforge import conditions
+from filterforge.filters import conditions
 from filterforge.errors import FilterforgeError
-from filterforge.filters import load_filter, resolve_filter
-from filterforge.prepare import normalized_text, score_level
+from filterforge.filters.spec import load_filter, resolve_filter
+from filterforge.data.prepare import normalized_text, score_level
 
 FILTER = "investment-risk/v2"
 KEY = "investment-risk_analysis"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from filterforge.batching import collate
-from filterforge.filters import resolve_filter
-from filterforge.model import build_student
-from filterforge.plugins import get_strategies
-from filterforge import shared_prefix as sp
+from filterforge.encoding.batching import collate
+from filterforge.filters.spec import resolve_filter
+from filterforge.student.model import build_student
+from filterforge.plugins.manager import get_strategies
+from filterforge.student import shared_prefix as sp
 
 
 def _setup(tiny_decoder, lora: bool):
@@ -72,7 +72,7 @@ def test_shared_prefix_matches_naive_concatenation(tiny_decoder, padding_side, l
 
 
 def test_cached_prompt_inference_matches_full_sequence(tiny_decoder):
-    from filterforge.inference import TorchPredictor
+    from filterforge.runtime.torch_predictor import TorchPredictor
 
     spec, tokenizer, strategy, model = _setup(tiny_decoder, lora=False)
     max_length = strategy.fixed_tokens + 64

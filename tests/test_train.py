@@ -41,8 +41,8 @@ def test_distillation_writes_every_output(runner, demo_splits, tiny_encoder, tmp
 def test_instruction_keeps_article_tokens_under_a_long_prompt(runner, demo_splits, tiny_decoder, tmp_path):
     from transformers import AutoTokenizer
 
-    from filterforge.filters import resolve_filter
-    from filterforge.plugins import get_strategies
+    from filterforge.filters.spec import resolve_filter
+    from filterforge.plugins.manager import get_strategies
 
     spec = resolve_filter("investment-risk/v2")
     strategy = get_strategies()["instruction"](spec, AutoTokenizer.from_pretrained(str(tiny_decoder)))
@@ -122,7 +122,7 @@ def test_lora_run_saves_merged_weights(runner, demo_splits, tiny_decoder, tmp_pa
     meta = json.loads((out / "training_metadata.json").read_text())
     assert meta["training_mode"] == "lora" and meta["num_trainable_parameters"] < meta["num_parameters"]
     assert not any("lora" in key for key in load_file(str(out / "model" / "model.safetensors")))
-    from filterforge.inference import TorchPredictor
+    from filterforge.runtime.torch_predictor import TorchPredictor
 
     scores = TorchPredictor.from_dir(out).predict([{"id": "x", "title": "Bank run", "content": "Deposits flee."}])
     assert scores.shape == (1, 8) and (scores >= 0).all() and (scores <= 10).all()

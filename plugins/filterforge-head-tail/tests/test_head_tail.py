@@ -17,8 +17,8 @@ if importlib.util.find_spec("filterforge_head_tail") is None:  # not pip-install
 
 import filterforge_head_tail  # noqa: E402
 from filterforge.errors import FilterforgeError  # noqa: E402
-from filterforge.filters import resolve_filter  # noqa: E402
-from filterforge.plugins import get_strategies, load_plugins, pm, register_plugin  # noqa: E402
+from filterforge.filters.spec import resolve_filter  # noqa: E402
+from filterforge.plugins.manager import get_strategies, load_plugins, pm, register_plugin  # noqa: E402
 from filterforge_head_tail import HeadTail  # noqa: E402
 
 PLUGIN_NAME = "head_tail"
@@ -130,7 +130,7 @@ def test_listed_by_filterforge_plugins(registered, runner):
 # -- training ---------------------------------------------------------------------------------
 
 def test_one_epoch_training_with_head_tail(registered, runner, tiny_encoder, demo_splits, tmp_path):
-    from filterforge.inference import TorchPredictor
+    from filterforge.runtime.torch_predictor import TorchPredictor
 
     out = tmp_path / "run"
     args = tiny_train_args(demo_splits, tiny_encoder, out, "head-tail", "--strategy-option", "head_tokens=64")

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from filterforge.errors import FilterforgeError
-from filterforge.hookspecs import hookimpl
-from filterforge.strategies import Strategy
+from filterforge.plugins.hookspecs import hookimpl
+from filterforge.encoding.strategies import Strategy
 
 __version__ = "0.1.0"
 

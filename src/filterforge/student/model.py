@@ -1,0 +1,125 @@
+"""The student: transformer body + pooling + regression head as one module that saves and loads itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from filterforge.errors import FilterforgeError
+from filterforge.io import atomic_write_text
+
+ENCODER_MODEL_TYPES = {
+    "bert", "roberta", "xlm-roberta", "distilbert", "deberta", "deberta-v2", "electra", "mpnet",
+    "albert", "camembert", "modernbert", "nomic_bert", "jina_bert",
+}
+INFO_FILE = "filterforge.json"
+SCORE_RANGE = (0.0, 10.0)
+
+
+def is_decoder_config(config: Any) -> bool:
+    return getattr(config, "model_type", "") not in ENCODER_MODEL_TYPES
+
+
+def default_pooling(config: Any) -> str:
+    return "last-token" if is_decoder_config(config) else "mean"
+
+
+class StudentModel(torch.nn.Module):
+    """``forward`` returns raw scores (training); ``predict`` clamps them to 0-10 (inference)."""
+
+    def __init__(self, body: torch.nn.Module, pooling: torch.nn.Module, head: torch.nn.Module, info: dict[str, Any]):
+        super().__init__()
+        self.body, self.pooling, self.head = body, pooling, head
+        self.info = dict(info)
+
+    @property
+    def config(self) -> Any:
+        return self.body.config
+
+    @property
+    def is_decoder(self) -> bool:
+        return is_decoder_config(self.body.config)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        past_key_values: Any = None,
+        prefix_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Scores for a batch. With ``past_key_values`` (a prompt's KV cache repeated over the batch) the
+        ids are only the article part and ``prefix_mask`` covers the cached prompt."""
+        full_mask = attention_mask if prefix_mask is None else torch.cat([prefix_mask, attention_mask], dim=1)
+        kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": full_mask}
+        if self.is_decoder:
+            # Mask-aware positions: equal for left/right padding and for cached vs concatenated prompts.
+            kwargs["position_ids"] = (full_mask.long().cumsum(-1) - 1).clamp(min=0)[:, -input_ids.shape[1] :]
+            kwargs["use_cache"] = past_key_values is not None
+            if past_key_values is not None:
+                kwargs["past_key_values"] = past_key_values
+        hidden = self.body(**kwargs).last_hidden_state
+        return self.head(self.pooling(hidden, attention_mask))
+
+    @torch.no_grad()
+    def prefix_cache(self, prefix_ids: torch.Tensor) -> Any:
+        """Run a shared prompt once; returns its KV cache (batch 1)."""
+        return self.body(input_ids=prefix_ids, attention_mask=torch.ones_like(prefix_ids), use_cache=True).past_key_values
+
+    def predict(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return self.forward(*args, **kwargs).clamp(*SCORE_RANGE)
+
+    # -- persistence ------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | Path, tokenizer: Any = None) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        body = self.body
+        if hasattr(body, "merge_and_unload"):
+            raise FilterforgeError("merge LoRA adapters (merge_lora) before saving the model")
+        body.save_pretrained(str(directory), safe_serialization=True)
+        self.pooling.save(directory, "pooling")
+        self.head.save(directory, "head")
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(directory))
+        atomic_write_text(directory / INFO_FILE, json.dumps(self.info, indent=2, default=str) + "\n")
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, torch_dtype: Any = None) -> "StudentModel":
+        from transformers import AutoModel
+
+        from filterforge.plugins.manager import get_heads, get_poolings, lookup
+
+        directory = Path(directory)
+        info_path = directory / INFO_FILE
+        if not info_path.exists():
+            raise FilterforgeError(f"{directory} is not a filterforge model (no {INFO_FILE})")
+        info = json.loads(info_path.read_text())
+        try:
+            body = AutoModel.from_pretrained(str(directory), **({"torch_dtype": torch_dtype} if torch_dtype else {}))
+        except Exception as exc:  # corrupted or missing weights
+            raise FilterforgeError(f"cannot load model weights from {directory}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+        pooling = lookup("pooling", info["pooling"], get_poolings()).load(directory, "pooling")
+        head = lookup("head", info["head"], get_heads()).load(directory, "head")
+        model = cls(body, pooling, head, info)
+        model.eval()
+        return model
+
+
+def build_student(model_path: str | Path, num_outputs: int, head: str, pooling: str | None, info: dict[str, Any],
+                  head_options: dict[str, Any] | None = None) -> StudentModel:
+    from transformers import AutoModel
+
+    from filterforge.plugins.manager import get_heads, get_poolings, lookup
+
+    body = AutoModel.from_pretrained(str(model_path))
+    pooling_name = pooling or default_pooling(body.config)
+    pooling_module = lookup("pooling", pooling_name, get_poolings())()
+    head_module = lookup("head", head, get_heads())(body.config.hidden_size, num_outputs, **(head_options or {}))
+    return StudentModel(body, pooling_module, head_module, {**info, "head": head, "pooling": pooling_name})
+
+
+def merge_lora(model: StudentModel) -> None:
+    if hasattr(model.body, "merge_and_unload"):
+        model.body = model.body.merge_and_unload()
