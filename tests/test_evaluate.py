@@ -161,7 +161,7 @@ def test_expectations_decide_pass_and_fail(runner, runs, demo_splits, tmp_path):
 
 
 def test_ranking_metrics_reward_finding_the_top_articles():
-    from filterforge.evaluation.ranking import ranking_metrics
+    from filterforge.evaluation.metrics import ranking_metrics
 
     rng = np.random.default_rng(0)
     gold = rng.uniform(0, 10, size=(40, 3))

@@ -68,52 +68,6 @@ def load_test_rows(path: str | Path, spec: Any) -> list[dict]:
     return rows
 
 
-# -- metrics ---------------------------------------------------------------------------------
-
-def spearman_by_dimension(pred: Any, gold: Any, names: Sequence[str]) -> dict[str, float | None]:
-    import math
-
-    import numpy as np
-    from scipy.stats import spearmanr
-
-    result: dict[str, float | None] = {}
-    for index, name in enumerate(names):
-        p, g = np.asarray(pred)[:, index], np.asarray(gold)[:, index]
-        if len(p) < 2 or np.ptp(p) == 0 or np.ptp(g) == 0:
-            result[name] = None  # undefined for a constant column
-            continue
-        value = float(spearmanr(p, g).statistic)
-        result[name] = None if math.isnan(value) else round(value, 4)
-    return result
-
-
-def tier_metrics(pred: Any, gold: Any, spec: Any) -> tuple[dict[str, Any] | None, list, list]:
-    oracle = [spec.tier(row) for row in gold.tolist()]
-    predicted = [spec.tier(row) for row in pred.tolist()]
-    if not spec.tiers:
-        return None, oracle, predicted
-    labels = spec.tier_names
-    index = {name: i for i, name in enumerate(labels)}
-    matrix = [[0] * len(labels) for _ in labels]
-    for o, p in zip(oracle, predicted):
-        matrix[index[o]][index[p]] += 1
-    accuracy = sum(o == p for o, p in zip(oracle, predicted)) / len(oracle)
-    return {"accuracy": round(accuracy, 4), "labels": labels, "confusion_matrix": matrix,
-            "rows": "oracle tier", "columns": "predicted tier"}, oracle, predicted
-
-
-def all_metrics(pred: Any, gold: Any, spec: Any, means: Sequence[float]) -> dict[str, Any]:
-    from filterforge.evaluation.metrics import regression_metrics
-
-    names = spec.dimension_names
-    metrics = regression_metrics(pred, gold, names, means)
-    per_dim = spearman_by_dimension(pred, gold, names)
-    defined = [v for v in per_dim.values() if v is not None]
-    metrics["per_dimension_spearman"] = per_dim
-    metrics["spearman"] = round(sum(defined) / len(defined), 4) if defined else None
-    return metrics
-
-
 # -- the evaluation --------------------------------------------------------------------------
 
 def default_output_dir(path: Path) -> Path:
@@ -132,7 +86,7 @@ def evaluate(run_dir: str | Path, test_data: str | Path, edge_cases: str | Path 
     from filterforge.filters.spec import load_filter
     from filterforge.runtime.torch_predictor import TorchPredictor, resolve_model_dir
     from filterforge.provenance import provenance
-    from filterforge.evaluation.ranking import DEFAULT_K, ranking_metrics
+    from filterforge.evaluation.metrics import DEFAULT_K, ranking_metrics, split_metrics, tier_metrics
     from filterforge.encoding.strategies import budget_statistics
 
     run_dir = Path(run_dir)
@@ -175,8 +129,8 @@ def evaluate(run_dir: str | Path, test_data: str | Path, edge_cases: str | Path 
         "test_data": str(test_data),
         "n": len(rows),
         "calibrated": calibration is not None,
-        "metrics": all_metrics(pred, gold, spec, means),
-        "metrics_uncalibrated": all_metrics(raw, gold, spec, means) if calibration else None,
+        "metrics": split_metrics(pred, gold, spec, means),
+        "metrics_uncalibrated": split_metrics(raw, gold, spec, means) if calibration else None,
         "mean_predictor": "training label means of the run (train_label_means)",
         "tiers": tiers,
         "ranking": ranking_metrics(pred, gold, spec.weights, ks or DEFAULT_K),
