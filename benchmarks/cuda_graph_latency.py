@@ -56,7 +56,8 @@ def measure(model_dir: Path, strategy_name: str, lengths: list[int], args) -> li
 
     from filterforge.runtime.cuda_graphs import GraphedScorer
     from filterforge.filters.spec import resolve_filter
-    from filterforge.runtime.torch_predictor import TorchPredictor, pad_token_id
+    from filterforge.encoding.batching import pad_token_id
+    from filterforge.runtime.torch_predictor import TorchPredictor
     from filterforge.student.model import build_student
     from filterforge.plugins.manager import get_strategies
 
@@ -66,7 +67,7 @@ def measure(model_dir: Path, strategy_name: str, lengths: list[int], args) -> li
     torch.manual_seed(0)
     model = build_student(model_dir, len(spec.dimensions), "regression", None, {}).to(args.device).eval()
     probe = strategy.encode(long_article(), strategy.fixed_tokens + 64)
-    prefix_length = probe.prefix_length if getattr(strategy, "shares_prefix", False) else 0
+    prefix_length = probe.prefix_length if strategy.shares_prefix else 0
     inputs = {n: strategy.encode(long_article(), prefix_length + n) for n in lengths}
     cuda = args.device.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else (lambda: None)
@@ -74,7 +75,7 @@ def measure(model_dir: Path, strategy_name: str, lengths: list[int], args) -> li
 
     autocast = TorchPredictor(model, tokenizer, strategy, max_length, device=args.device, batch_size=1,
                               autocast_dtype=torch.bfloat16 if cuda else None)
-    reference = {n: autocast.predict_encoded([inputs[n]]) for n in lengths}  # also computes the prompt cache once
+    reference = {n: autocast.predict_raw_encoded([inputs[n]]) for n in lengths}  # also computes the prompt cache once
     rows = {n: {"strategy": strategy_name, "length": n, "prompt_tokens": prefix_length,
                 "input_tokens": len(inputs[n].input_ids)} for n in lengths}
     for n in lengths:

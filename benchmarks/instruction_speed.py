@@ -64,7 +64,8 @@ def write_result(path: str | Path, result: dict) -> None:
 
 
 def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path, checkpointing: bool = False) -> dict:
-    from filterforge.training.trainer import TrainConfig, Trainer
+    from filterforge.training.config import TrainConfig
+    from filterforge.training.trainer import Trainer
 
     config = TrainConfig(filter_id="investment-risk/v2", strategy="instruction", data_dir=str(data_dir),
                          output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size,
@@ -85,10 +86,11 @@ def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path, 
 def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict:
     import torch
 
-    from filterforge.runtime.torch_predictor import TorchPredictor
+    from filterforge.runs.run import Run
+    from filterforge.runtime.loader import load_predictor
 
-    predictor = TorchPredictor.from_dir(run_dir, device=args.device, batch_size=args.infer_batch_size or args.batch_size,
-                                        shared_prefix=shared)
+    predictor = load_predictor(Run.open(run_dir), runtime="torch", device=args.device,
+                               batch_size=args.infer_batch_size or args.batch_size, shared_prefix=shared)
     if args.device.startswith("cuda"):
         predictor.autocast_dtype = torch.bfloat16
     encoded = predictor.encode(rows)
@@ -100,7 +102,8 @@ def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict
 
 
 def distillation_inference(model_dir: Path, data_dir: Path, rows: list[dict], args, out: Path) -> dict:
-    from filterforge.training.trainer import TrainConfig, Trainer
+    from filterforge.training.config import TrainConfig
+    from filterforge.training.trainer import Trainer
 
     Trainer(TrainConfig(filter_id="investment-risk/v2", strategy="distillation", data_dir=str(data_dir),
                         output_dir=str(out), model=str(model_dir), epochs=1, batch_size=args.batch_size, max_steps=1,
@@ -127,12 +130,13 @@ def main() -> None:
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "instruction_speed.json"))
     args = parser.parse_args()
 
-    from filterforge.data.demo import generate_demo_articles, write_jsonl
+    from filterforge.data.demo import generate_demo_articles
+    from filterforge.io import write_jsonl
     from filterforge.data.prepare import prepare
     from filterforge.provenance import provenance
 
     work = Path(tempfile.mkdtemp(prefix="ff-instruction-speed-"))
-    write_jsonl(generate_demo_articles(n=args.demo_articles, seed=11), work / "demo.jsonl")
+    write_jsonl(work / "demo.jsonl", generate_demo_articles(n=args.demo_articles, seed=11))
     data_dir = work / "splits"
     prepare("investment-risk/v2", [str(work / "demo.jsonl")], str(data_dir), seed=0)
     model_dir = model_folder(args.shape, Path(args.model_dir) if args.model_dir else work / "model", args.tokenizer)

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def train(strategy: str, data_dir: Path, model_dir: Path, out: Path, max_length: int | None) -> Path:
-    from filterforge.training.trainer import TrainConfig, Trainer
+    from filterforge.training.config import TrainConfig
+    from filterforge.training.trainer import Trainer
 
     Trainer(TrainConfig(filter_id="investment-risk/v2", strategy=strategy, data_dir=str(data_dir), output_dir=str(out),
                         model=str(model_dir), epochs=1, batch_size=2, max_steps=1, max_length=max_length, quiet=True,
@@ -46,8 +47,9 @@ def main() -> None:
     import torch
 
     from filterforge.serving.bench import run_bench
-    from filterforge.data.demo import generate_demo_articles, write_jsonl
-    from filterforge.export.export import export_run
+    from filterforge.data.demo import generate_demo_articles
+    from filterforge.export.export import ExportSettings, export_run
+    from filterforge.io import write_jsonl
     from filterforge.data.prepare import prepare
     from filterforge.provenance import provenance
     from instruction_speed import model_folder, write_result
@@ -55,15 +57,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     lengths = [int(x) for x in args.lengths.split(",")]
     work = Path(tempfile.mkdtemp(prefix="ff-onnx-instruction-"))
-    write_jsonl(generate_demo_articles(n=80, seed=5), work / "demo.jsonl")
+    write_jsonl(work / "demo.jsonl", generate_demo_articles(n=80, seed=5))
     data_dir = work / "splits"
     prepare("investment-risk/v2", [str(work / "demo.jsonl")], str(data_dir), seed=0)
     model_dir = model_folder("smollm2-4layers", work / "model", args.tokenizer)
     rows = []
     for strategy in ("instruction", "distillation"):
         run = train(strategy, data_dir, model_dir, work / strategy, None if strategy == "instruction" else 512)
-        export_run(run, None, "none", 18, "auto", 1e-3, 0.05, 4, None, args.threads, True, echo=lambda *a, **k: None)
-        report = run_bench(run, ["torch", "onnx"], [1], lengths, args.threads, 2, args.iters, "cpu", echo=print)
+        export_run(run, ExportSettings(threads=args.threads, overwrite=True))
+        report = run_bench(run, ["torch", "onnx"], [1], lengths, args.threads, 2, args.iters, "cpu")
         for r in report["results"]:
             rows.append({"strategy": strategy, "runtime": r["runtime"], "path": r["path"], "length": r["length"],
                          "input_tokens": r["input_tokens"], "p50_ms": r["p50_ms"]})

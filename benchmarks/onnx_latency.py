@@ -51,7 +51,8 @@ def build_exports(model_name: str, folder: Path) -> tuple:
     import torch
     from transformers import AutoTokenizer
 
-    from filterforge.export.export import export_graph, fuse_encoder_graph, quantize_graph
+    from filterforge.export.graph import export_graph, fuse_encoder_graph
+    from filterforge.export.quantize import quantize_graph
     from filterforge.student.model import build_student
     from filterforge.student.sources import resolve_model
 

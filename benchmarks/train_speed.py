@@ -90,7 +90,8 @@ def upstream_loop(model_dir: Path, articles: list[dict], labels: list[list[float
 
 def filterforge_loop(filter_id: str, data_dir: Path, model_dir: Path, max_length: int, batch_size: int, steps: int,
                      device: str, lora: bool, out: Path) -> dict:
-    from filterforge.training.trainer import TrainConfig, Trainer
+    from filterforge.training.config import TrainConfig
+    from filterforge.training.trainer import Trainer
 
     config = TrainConfig(filter_id=filter_id, data_dir=str(data_dir), output_dir=str(out), model=str(model_dir),
                          epochs=1, batch_size=batch_size, max_length=max_length, max_steps=steps, device=device,

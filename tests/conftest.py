@@ -96,10 +96,11 @@ def tiny_decoder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_jsonl(tmp_path_factory) -> Path:
-    from filterforge.data.demo import generate_demo_articles, write_jsonl
+    from filterforge.data.demo import generate_demo_articles
+    from filterforge.io import write_jsonl
 
     path = tmp_path_factory.mktemp("demo") / "demo.jsonl"
-    write_jsonl(generate_demo_articles(n=160, seed=7), path)
+    write_jsonl(path, generate_demo_articles(n=160, seed=7))
     return path
 
 

@@ -176,7 +176,7 @@ def test_an_output_that_is_not_score_rows_is_left_alone(runner, run, demo_splits
 
 
 def test_calibration_is_applied_after_the_model(runner, run, demo_splits, tmp_path):
-    from filterforge.evaluation.calibrate import Calibration
+    from filterforge.runs.calibration import Calibration
 
     calibrated = tmp_path / "calibrated"
     shutil.copytree(run / "model", calibrated / "model")
@@ -193,7 +193,7 @@ def test_calibration_is_applied_after_the_model(runner, run, demo_splits, tmp_pa
 
 
 def test_an_export_older_than_the_calibration_is_flagged(runner, run, demo_splits, tmp_path):
-    from filterforge.evaluation.calibrate import Calibration
+    from filterforge.runs.calibration import Calibration
 
     copy = tmp_path / "run"
     shutil.copytree(run / "model", copy / "model")

@@ -28,7 +28,7 @@ def distorted(n: int = 300, seed: int = 0):
 
 
 def test_isotonic_calibration_fixes_a_monotone_distortion():
-    from filterforge.evaluation.calibrate import Calibration
+    from filterforge.runs.calibration import Calibration
 
     pred, gold = distorted()
     calibration = Calibration.fit(pred, gold, ["a", "b", "c"])
@@ -43,7 +43,8 @@ def test_isotonic_calibration_fixes_a_monotone_distortion():
 def test_calibration_matches_sklearn_and_round_trips_through_plain_json(tmp_path):
     from sklearn.isotonic import IsotonicRegression
 
-    from filterforge.evaluation.calibrate import Calibration, load_calibration
+    from filterforge.runs.calibration import Calibration
+    from filterforge.runs.run import Run
 
     pred, gold = distorted()
     calibration = Calibration.fit(pred, gold, ["a", "b", "c"])
@@ -58,21 +59,21 @@ def test_calibration_matches_sklearn_and_round_trips_through_plain_json(tmp_path
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     (model_dir / "filterforge.json").write_text("{}")
-    assert load_calibration(model_dir) is None
+    assert Calibration.load(model_dir) is None
     calibration.save(model_dir)
     assert sorted(p.name for p in model_dir.iterdir()) == ["calibration.json", "filterforge.json"]
-    assert np.array_equal(load_calibration(tmp_path).apply(probe), calibration.apply(probe))  # run dir resolves too
+    assert np.array_equal(Calibration.load(Run.open(tmp_path).weights_dir).apply(probe), calibration.apply(probe))  # run dir resolves too
 
 
 def test_corrupt_calibration_file_is_one_line(tmp_path):
-    from filterforge.evaluation.calibrate import load_calibration
     from filterforge.errors import FilterforgeError
+    from filterforge.runs.calibration import Calibration
 
     (tmp_path / "filterforge.json").write_text("{}")
     (tmp_path / "calibration.json").write_text(json.dumps({"format": "filterforge-isotonic-v1", "dimension_names": ["a"],
                                                            "maps": {"a": {"x": [2, 1], "y": [0, 1]}}}))
     with pytest.raises(FilterforgeError, match="invalid calibration"):
-        load_calibration(tmp_path)
+        Calibration.load(tmp_path)
 
 
 # -- calibrate and deploy on a tiny run -----------------------------------------------------
@@ -152,7 +153,8 @@ def test_deploy_then_load_back_with_evaluate(runner, calibrated_setup, filters_r
     for name in ("model.safetensors", "head.safetensors", "filterforge.json", "tokenizer.json", "training_metadata.json",
                  "README.md", "evaluation.json"):
         assert (target / name).is_file(), name
-    assert sorted(p.name for p in target.parent.iterdir()) == ["edge_cases.yaml", "filter.yaml", "model", "prompt.md"]
+    package = sorted(p.name for p in FILTER_DIR.iterdir() if p.name != "model" and not p.name.startswith("."))
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted(package + ["model"])  # nothing else left behind
     card = (target / "README.md").read_text()
     meta = json.loads((run / "training_metadata.json").read_text())
     for fragment in ("Base model", "Strategy: `distillation`", meta["data_hash"], "Test MAE", "mean predictor",

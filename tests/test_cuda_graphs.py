@@ -8,7 +8,9 @@ import torch
 from filterforge.runtime.cuda_graphs import GraphedScorer, bucket_lengths
 from filterforge.errors import FilterforgeError
 from filterforge.filters.spec import resolve_filter
-from filterforge.runtime.torch_predictor import TorchPredictor, pad_token_id
+from filterforge.encoding.batching import pad_token_id
+from filterforge.runtime.cuda_graphs import CudaGraphPredictor
+from filterforge.runtime.torch_predictor import TorchPredictor
 from filterforge.student.model import build_student
 from filterforge.plugins.manager import get_strategies
 
@@ -45,7 +47,7 @@ def test_static_batch1_path_matches_batched_prediction(tiny_decoder, strategy_na
     predictor = TorchPredictor(model, tokenizer, strategy, max_length, batch_size=4)
     encoded = predictor.encode(_articles(6))
     assert len({len(e.input_ids) for e in encoded}) == 6
-    reference = predictor.predict_encoded(encoded)
+    reference = predictor.predict_raw_encoded(encoded)
     prefix = None
     if predictor.use_shared_prefix:
         prefix = torch.tensor([encoded[0].input_ids[: encoded[0].prefix_length]])
@@ -66,7 +68,7 @@ def test_cuda_graphs_refuse_encoders_and_cpu(tiny_encoder, tiny_decoder):
         GraphedScorer(model, 0, 64, capture=False)
     tokenizer, strategy, model = _student(tiny_decoder, "distillation")
     with pytest.raises(FilterforgeError, match="needs a CUDA GPU"):
-        TorchPredictor(model, tokenizer, strategy, 64, device="cpu", cuda_graphs=True)
+        CudaGraphPredictor(TorchPredictor(model, tokenizer, strategy, 64, device="cpu"))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU machine the flag works")
@@ -89,7 +91,7 @@ def test_captured_graphs_replay_the_eager_scores(tiny_decoder, strategy_name):
     predictor = TorchPredictor(model, tokenizer, strategy, max_length, device="cuda", batch_size=4)
     encoded = predictor.encode(_articles(6))
     reference = predictor.predict_encoded(encoded)
-    graphed = TorchPredictor(model, tokenizer, strategy, max_length, device="cuda", cuda_graphs=True)
+    graphed = CudaGraphPredictor(TorchPredictor(model, tokenizer, strategy, max_length, device="cuda"))
     scores = graphed.predict_encoded(encoded)
     assert abs(scores - reference).max() < 0.1  # bf16 weights against fp32
     assert abs(graphed.predict_encoded(encoded) - scores).max() == 0

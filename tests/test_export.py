@@ -42,8 +42,8 @@ def exported(tmp_path_factory, encoder_run) -> Path:
 
 
 def test_export_is_one_self_contained_graph_that_matches_torch(exported, encoder_run, demo_splits):
-    from filterforge.runtime.torch_predictor import TorchPredictor
-    from filterforge.runtime.onnx_predictor import OnnxPredictor
+    from filterforge.runs.run import Run
+    from filterforge.runtime.loader import load_predictor
 
     for name in EXPORT_FILES:
         assert (exported / name).exists(), name
@@ -65,8 +65,8 @@ def test_export_is_one_self_contained_graph_that_matches_torch(exported, encoder
 
     # The folder alone is enough: a predictor from it scores val articles (not the parity ones) like torch.
     rows = _rows(demo_splits, "val")
-    onnx_scores = OnnxPredictor.from_dir(exported, batch_size=5).predict(rows)
-    torch_scores = TorchPredictor.from_dir(encoder_run, device="cpu").predict(rows)
+    onnx_scores = load_predictor(Run.open(exported), runtime="onnx", batch_size=5).predict(rows)
+    torch_scores = load_predictor(Run.open(encoder_run), runtime="torch", device="cpu").predict(rows)
     assert onnx_scores.shape == (len(rows), 8)
     np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-4)
 
@@ -103,7 +103,8 @@ def test_int8_refused_by_the_gate_leaves_nothing(runner, encoder_run):
 def test_int8_within_the_gate_keeps_head_and_embeddings_fp32(runner, encoder_run, demo_splits):
     import onnx
 
-    from filterforge.runtime.onnx_predictor import OnnxPredictor
+    from filterforge.runs.run import Run
+    from filterforge.runtime.loader import load_predictor
 
     result = invoke(runner, ["export", encoder_run, "--quantize", "int8"])
     assert result.exit_code == 0, result.output
@@ -121,7 +122,7 @@ def test_int8_within_the_gate_keeps_head_and_embeddings_fp32(runner, encoder_run
     word_embeddings = [initializers[name] for n in graph.node for name in n.input
                        if name in initializers and "word_embeddings" in name]
     assert word_embeddings and all(t.data_type == onnx.TensorProto.FLOAT for t in word_embeddings)
-    scores = OnnxPredictor.from_dir(folder).predict(_rows(demo_splits)[:3])
+    scores = load_predictor(Run.open(folder), runtime="onnx").predict(_rows(demo_splits)[:3])
     assert scores.shape == (3, 8) and (scores >= 0).all() and (scores <= 10).all()
 
 
@@ -146,7 +147,7 @@ def test_existing_output_needs_overwrite_and_is_replaced_whole(runner, encoder_r
 def test_calibration_travels_with_the_export(runner, encoder_run, demo_splits, tmp_path):
     import shutil
 
-    from filterforge.evaluation.calibrate import Calibration
+    from filterforge.runs.calibration import Calibration
 
     run = tmp_path / "calibrated"
     shutil.copytree(encoder_run / "model", run / "model")
@@ -256,8 +257,8 @@ def short_prompt_filter(tmp_path, monkeypatch) -> Path:
 
 def test_instruction_export_reads_the_prompt_in_the_input(runner, demo_splits, tiny_decoder, tmp_path, short_prompt_filter):
     """No KV cache crosses the graph: ONNX on prompt + article equals torch's shared-prefix path."""
-    from filterforge.runtime.torch_predictor import TorchPredictor
-    from filterforge.runtime.onnx_predictor import OnnxPredictor
+    from filterforge.runs.run import Run
+    from filterforge.runtime.loader import load_predictor
 
     run = tmp_path / "run"
     trained = invoke(runner, tiny_train_args(demo_splits, tiny_decoder, run, "instruction", "--max-train-examples", "16",
@@ -274,9 +275,9 @@ def test_instruction_export_reads_the_prompt_in_the_input(runner, demo_splits, t
     assert min(info["parity"]["input_lengths"]) > prompt_tokens and len(set(info["parity"]["input_lengths"])) > 1
 
     rows = _rows(demo_splits, "val")
-    shared = TorchPredictor.from_dir(run, device="cpu")
+    shared = load_predictor(Run.open(run), runtime="torch", device="cpu")
     assert shared.path_used == "shared-prefix"
-    np.testing.assert_allclose(OnnxPredictor.from_dir(run).predict(rows), shared.predict(rows), atol=1e-4)
+    np.testing.assert_allclose(load_predictor(Run.open(run), runtime="onnx").predict(rows), shared.predict(rows), atol=1e-4)
 
     # bench labels the two paths; `length` counts the tokens after the prompt
     bench = invoke(runner, ["bench", run, "--batch-sizes", "1", "--lengths", "16", "--warmup", "0", "--iters", "1"])

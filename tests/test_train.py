@@ -122,9 +122,10 @@ def test_lora_run_saves_merged_weights(runner, demo_splits, tiny_decoder, tmp_pa
     meta = json.loads((out / "training_metadata.json").read_text())
     assert meta["training_mode"] == "lora" and meta["num_trainable_parameters"] < meta["num_parameters"]
     assert not any("lora" in key for key in load_file(str(out / "model" / "model.safetensors")))
-    from filterforge.runtime.torch_predictor import TorchPredictor
+    from filterforge.runs.run import Run
+    from filterforge.runtime.loader import load_predictor
 
-    scores = TorchPredictor.from_dir(out).predict([{"id": "x", "title": "Bank run", "content": "Deposits flee."}])
+    scores = load_predictor(Run.open(out), runtime="torch").predict([{"id": "x", "title": "Bank run", "content": "Deposits flee."}])
     assert scores.shape == (1, 8) and (scores >= 0).all() and (scores <= 10).all()
 
 

@@ -1,9 +1,11 @@
-"""The one exception type users see: a single actionable line, never a traceback."""
-
-import click
+"""The one exception type users see: the command line prints its message as a single line, no traceback."""
 
 
-class FilterforgeError(click.ClickException):
-    """An error the user can act on. Click prints `Error: <message>` and exits with code 1."""
+class FilterforgeError(Exception):
+    """An error the user can act on: what is wrong and where (file:line, id, dimension)."""
 
     exit_code = 1
+
+    @property
+    def message(self) -> str:
+        return str(self)

@@ -130,7 +130,8 @@ def test_listed_by_filterforge_plugins(registered, runner):
 # -- training ---------------------------------------------------------------------------------
 
 def test_one_epoch_training_with_head_tail(registered, runner, tiny_encoder, demo_splits, tmp_path):
-    from filterforge.runtime.torch_predictor import TorchPredictor
+    from filterforge.runs.run import Run
+    from filterforge.runtime.loader import load_predictor
 
     out = tmp_path / "run"
     args = tiny_train_args(demo_splits, tiny_encoder, out, "head-tail", "--strategy-option", "head_tokens=64")
@@ -144,7 +145,7 @@ def test_one_epoch_training_with_head_tail(registered, runner, tiny_encoder, dem
     assert budget["share_truncated"] > 0, "the demo data should have articles longer than the budget"
 
     # the saved run rebuilds the same strategy (with its option) for prediction
-    predictor = TorchPredictor.from_dir(out)
+    predictor = load_predictor(Run.open(out), runtime="torch")
     assert predictor.strategy.name == "head-tail" and predictor.strategy.settings["head_tokens"] == 64
     spec = resolve_filter("investment-risk/v2")
     rows = [json.loads(line) for line in (demo_splits / "test.jsonl").read_text().splitlines()[:3]]

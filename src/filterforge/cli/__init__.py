@@ -1,16 +1,29 @@
-"""The `filterforge` command line. Stage commands come from plugins (built-ins included)."""
+"""The `filterforge` command line: the only package that imports click.
+
+Each command lives in its own module (parse options -> call the library -> print). Built-in commands are
+registered through the same ``register_commands`` hook as plugin commands. A `FilterforgeError` raised
+anywhere below becomes one line on stderr and exit code 1.
+"""
 
 from __future__ import annotations
-
-import json
 
 import click
 
 from filterforge import __version__
-from filterforge.plugins.manager import get_heads, get_poolings, get_strategies, load_plugins, plugin_listing, pm
+from filterforge.errors import FilterforgeError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class FilterforgeGroup(click.Group):
+    """Turns `FilterforgeError` into click's one-line ``Error: ...`` and exit code 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FilterforgeError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=FilterforgeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="filterforge")
 def cli() -> None:
     """Distil an LLM oracle's article scores into a small, fast student model.
@@ -18,52 +31,17 @@ def cli() -> None:
     \b
     Pipeline: demo-data / prepare -> train -> evaluate -> compare -> calibrate -> export -> bench -> score -> deploy
     """
+    from filterforge.cli.output import show_progress
 
-
-@cli.command(name="plugins")
-def plugins_command() -> None:
-    """List installed plugins (built-ins included) as JSON: name, version, hooks."""
-    click.echo(json.dumps(plugin_listing(), indent=2))
-
-
-def _describe(registry: dict) -> None:
-    width = max((len(name) for name in registry), default=0)
-    for name, item in sorted(registry.items()):
-        plugin = getattr(item, "plugin_name", "")
-        click.echo(f"{name:<{width}}  {item.description}  [{plugin}]")
-
-
-@cli.command(name="strategies")
-def strategies_command() -> None:
-    """List the registered input strategies."""
-    _describe(get_strategies())
-
-
-@cli.command(name="heads")
-def heads_command() -> None:
-    """List the registered regression heads and poolings."""
-    click.echo("heads:")
-    _describe(get_heads())
-    click.echo("poolings:")
-    _describe(get_poolings())
-
-
-@cli.command(name="filters")
-def filters_command() -> None:
-    """List the filter packages found and their dimensions."""
-    from filterforge.filters.spec import known_filters, load_filter
-
-    for (name, version), path in sorted(known_filters().items()):
-        spec = load_filter(path)
-        click.echo(f"{spec.id}  {path}")
-        for dim in spec.dimensions:
-            click.echo(f"    {dim.name:<34} weight {dim.weight:<5g} {dim.description}")
+    show_progress()
 
 
 _commands_registered = False
 
 
 def build_cli() -> click.Group:
+    from filterforge.plugins.manager import load_plugins, pm
+
     global _commands_registered
     load_plugins()
     if not _commands_registered:
@@ -75,7 +53,7 @@ def build_cli() -> click.Group:
 def main() -> None:
     try:
         group = build_cli()
-    except click.ClickException as exc:  # a broken plugin: one line, not a traceback
-        exc.show()
+    except FilterforgeError as exc:  # a broken plugin: one line, not a traceback
+        click.ClickException(str(exc)).show()
         raise SystemExit(exc.exit_code) from None
     group(prog_name="filterforge")

@@ -15,18 +15,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
-import click
-
 from filterforge.errors import FilterforgeError
+from filterforge.data.labels import InvalidRow, extract_labels
+from filterforge.data.splits import CALIBRATION_SPLIT, default_data_dir, report_file, split_file
 from filterforge.filters.spec import FilterSpec, resolve_filter
 from filterforge.io import ensure_empty_dir, is_finite_number, iter_jsonl, sha256_of_files, to_json
-
-SPLITS = ("train", "val", "test")
-
-
-def default_data_dir(spec: FilterSpec) -> Path:
-    return Path("datasets") / "training" / spec.slug
-
 
 def normalized_text(row: dict) -> str:
     text = f"{row.get('title') or ''} {row.get('content') or ''}".lower()
@@ -41,48 +34,6 @@ def expand_inputs(patterns: Sequence[str]) -> list[Path]:
     if not paths:
         raise FilterforgeError(f"no input file matched {', '.join(repr(p) for p in patterns)}")
     return list(dict.fromkeys(paths))
-
-
-def _analysis(row: dict, spec: FilterSpec) -> dict | None:
-    for key in spec.analysis_keys():
-        if isinstance(row.get(key), dict):
-            return row[key]
-    return None
-
-
-def _score(value: Any) -> Any:
-    return value.get("score") if isinstance(value, dict) else value
-
-
-class InvalidRow(Exception):
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-
-
-def extract_labels(row: dict, spec: FilterSpec, where: str) -> list[float]:
-    """The row's scores in the filter's dimension order, or InvalidRow saying what and where."""
-    analysis = _analysis(row, spec)
-    ident = f"{where} id={row.get('id')!r}"
-    if analysis is None:
-        raise InvalidRow("missing_analysis", f"{ident}: no '{spec.analysis_keys()[0]}' object with the oracle's scores")
-    labels = []
-    for dim in spec.dimensions:
-        if dim.name not in analysis:
-            raise InvalidRow("missing_dimension", f"{ident}: missing dimension '{dim.name}'")
-        value = _score(analysis[dim.name])
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        if not is_finite_number(value):
-            raise InvalidRow("non_numeric_score", f"{ident}: dimension '{dim.name}' has a non-numeric or NaN score {value!r}")
-        low, high = dim.scale
-        if not low <= value <= high:
-            raise InvalidRow("score_out_of_range", f"{ident}: dimension '{dim.name}' score {value} is outside {low:g}-{high:g}")
-        labels.append(float(value))
-    return labels
 
 
 def read_rows(paths: Sequence[Path], spec: FilterSpec, drop_invalid: bool) -> tuple[list[dict], dict[str, Any]]:
@@ -184,7 +135,8 @@ def describe(rows: list[dict], spec: FilterSpec) -> dict[str, Any]:
     }
 
 
-def data_hash(splits: dict[str, list[dict]]) -> str:
+def content_hash(splits: dict[str, list[dict]]) -> str:
+    """The data hash recorded in prepare_report.json: split, id, normalized text and labels of every row."""
     digest = hashlib.sha256()
     for name in sorted(splits):
         for row in splits[name]:
@@ -221,7 +173,7 @@ def prepare(
         "ratios": ratios,
         **stats,
         "splits": {name: describe(members, spec) for name, members in splits.items()},
-        "data_hash": data_hash(splits),
+        "data_hash": content_hash(splits),
     }
     _write_atomically(target, splits, report)
     return report
@@ -233,44 +185,15 @@ def _write_atomically(target: Path, splits: dict[str, list[dict]], report: dict)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for name, members in splits.items():
-            with open(staging / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+            with open(split_file(staging, name), "w", encoding="utf-8") as handle:
                 for row in members:
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        (staging / "prepare_report.json").write_text(to_json(report) + "\n", encoding="utf-8")
+        report_file(staging).write_text(to_json(report) + "\n", encoding="utf-8")
         if not target.exists():
             os.replace(staging, target)
             return
-        for stale in ("calibration.jsonl",):
-            (target / stale).unlink(missing_ok=True)
+        split_file(target, CALIBRATION_SPLIT).unlink(missing_ok=True)
         for file in staging.iterdir():
             os.replace(file, target / file.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-@click.command(name="prepare")
-@click.argument("filter_id", metavar="FILTER")
-@click.option("--input", "inputs", multiple=True, required=True, help="Glob of oracle-scored JSONL files (repeatable).")
-@click.option("--output-dir", type=click.Path(file_okay=False), help="Default: datasets/training/<name>_v<version>.")
-@click.option("--train-ratio", type=float, default=0.8, show_default=True)
-@click.option("--val-ratio", type=float, default=0.1, show_default=True)
-@click.option("--test-ratio", type=float, default=0.1, show_default=True)
-@click.option("--calibration-ratio", type=float, default=0.0, show_default=True,
-              help="Share carved out of train for `filterforge calibrate` (never used to pick checkpoints).")
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--drop-invalid", is_flag=True, help="Drop and count rows with invalid scores instead of failing.")
-@click.option("--overwrite", is_flag=True, help="Replace files in a non-empty output dir.")
-def command(filter_id, inputs, output_dir, train_ratio, val_ratio, test_ratio, calibration_ratio, seed, drop_invalid, overwrite):
-    """Validate, deduplicate and split oracle-scored articles for FILTER."""
-    ratios = {"train": train_ratio - calibration_ratio, "val": val_ratio, "test": test_ratio}
-    if calibration_ratio:
-        ratios["calibration"] = calibration_ratio
-    report = prepare(filter_id, inputs, output_dir, ratios, seed, drop_invalid, overwrite)
-    target = output_dir or default_data_dir(resolve_filter(filter_id))
-    counts = ", ".join(f"{name} {split['rows']}" for name, split in report["splits"].items())
-    dropped = sum(report["dropped"].values())
-    click.echo(
-        f"{report['filter']}: read {report['rows_read']} rows, kept {report['rows_kept']} "
-        f"(dropped {dropped}, duplicates {report['duplicates']['by_id']} by id / {report['duplicates']['by_text']} by text)"
-    )
-    click.echo(f"wrote {counts} -> {target} (data hash {report['data_hash'][:12]})")

@@ -1,4 +1,5 @@
-"""Reading the splits `prepare` wrote, with checks that they belong to the filter being trained."""
+"""The data folder `prepare` writes and every later stage reads: ``train/val/test[/calibration].jsonl``
+and ``prepare_report.json``, with checks that the rows belong to the filter being used."""
 
 from __future__ import annotations
 
@@ -7,6 +8,22 @@ from pathlib import Path
 from filterforge.errors import FilterforgeError
 from filterforge.filters.spec import FilterSpec
 from filterforge.io import iter_jsonl, read_json, sha256_of_files
+
+SPLITS = ("train", "val", "test")
+CALIBRATION_SPLIT = "calibration"
+REPORT_FILE = "prepare_report.json"
+
+
+def default_data_dir(spec: FilterSpec) -> Path:
+    return Path("datasets") / "training" / spec.slug
+
+
+def split_file(data_dir: str | Path, split: str) -> Path:
+    return Path(data_dir) / f"{split}.jsonl"
+
+
+def report_file(data_dir: str | Path) -> Path:
+    return Path(data_dir) / REPORT_FILE
 
 
 def load_split(path: str | Path, spec: FilterSpec, required: bool = True) -> list[dict]:
@@ -35,13 +52,22 @@ def load_split(path: str | Path, spec: FilterSpec, required: bool = True) -> lis
     return rows
 
 
+def first_split(data_dir: str | Path, spec: FilterSpec, order: tuple[str, ...] = ("test", "val", "train")) -> tuple[list[dict], Path | None]:
+    """The rows of the first split in ``order`` that has any, and its path."""
+    for split in order:
+        path = split_file(data_dir, split)
+        rows = load_split(path, spec, required=False)
+        if rows:
+            return rows, path
+    return [], None
+
+
 def data_hash(data_dir: str | Path) -> str:
     """The hash `prepare` recorded, else a hash of the split files themselves."""
-    data_dir = Path(data_dir)
-    report = data_dir / "prepare_report.json"
+    report = report_file(data_dir)
     if report.exists():
         value = read_json(report).get("data_hash")
         if value:
             return value
-    files = [p for p in (data_dir / f"{n}.jsonl" for n in ("train", "val", "test")) if p.exists()]
+    files = [p for p in (split_file(data_dir, n) for n in SPLITS) if p.exists()]
     return sha256_of_files(files)

@@ -1,14 +1,21 @@
-"""Length-grouped batches with dynamic padding (to a multiple of 8, or 64 on GPU)."""
+"""Batch planning and padding, shared by training and every runtime.
+
+Inputs are grouped by length and padded to a multiple of 8 (64 on GPU), right-padded unless asked
+otherwise. Training shuffles through mega-batches of 50 batches; inference goes longest first and caps
+a batch's padded tokens, so that a 4,000-token instruction input runs alone instead of 16 at a time.
+"""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
-import torch
+import numpy as np
 
 from filterforge.encoding.strategies import EncodedInput
+
+MAX_BATCH_TOKENS = 8192
 
 
 def pad_multiple(device: str) -> int:
@@ -19,13 +26,51 @@ def round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
+def training_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length: mega-batches of 50 batches are sorted by length, then the
+    batches are shuffled."""
+    indices = list(range(len(lengths)))
+    rng.shuffle(indices)
+    mega = batch_size * 50
+    batches = []
+    for start in range(0, len(indices), mega):
+        chunk = sorted(indices[start : start + mega], key=lambda i: -lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def inference_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = MAX_BATCH_TOKENS) -> list[list[int]]:
+    """Longest first; a batch holds at most ``batch_size`` inputs and ``max_tokens`` padded tokens."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    start = 0
+    while start < len(order):
+        fits = batch_size if not max_tokens else max(1, min(batch_size, max_tokens // max(lengths[order[start]], 1)))
+        batches.append(order[start : start + fits])
+        start += fits
+    return batches
+
+
+def pad(seqs: Sequence[Sequence[int]], pad_id: int, multiple: int = 8, side: str = "right") -> tuple[np.ndarray, np.ndarray]:
+    """``input_ids`` and ``attention_mask`` [batch, width] as int64 arrays, width a multiple of ``multiple``."""
+    width = round_up(max(len(s) for s in seqs), multiple)
+    ids = np.full((len(seqs), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(seqs), width), dtype=np.int64)
+    for row, seq in enumerate(seqs):
+        where = slice(width - len(seq), width) if side == "left" else slice(0, len(seq))
+        ids[row, where] = seq
+        mask[row, where] = 1
+    return ids, mask
+
+
 @dataclass
 class Batch:
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    labels: torch.Tensor | None
+    input_ids: Any
+    attention_mask: Any
+    labels: Any
     indices: list[int]
-    prefix_ids: torch.Tensor | None = None  # [1, prefix_len] when the batch shares a cached prompt
+    prefix_ids: Any = None  # [1, prefix_len] when the batch shares a cached prompt
 
     @property
     def size(self) -> int:
@@ -40,32 +85,11 @@ class Batch:
         return Batch(move(self.input_ids), move(self.attention_mask), move(self.labels), self.indices, move(self.prefix_ids))
 
 
-def length_grouped_order(lengths: Sequence[int], batch_size: int, rng: random.Random | None) -> list[list[int]]:
-    """Batches of similar length. Shuffled (training) via mega-batches of 50 batches; else sorted."""
-    indices = list(range(len(lengths)))
-    if rng is None:
-        indices.sort(key=lambda i: -lengths[i])
-        return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
-    rng.shuffle(indices)
-    mega = batch_size * 50
-    batches = []
-    for start in range(0, len(indices), mega):
-        chunk = sorted(indices[start : start + mega], key=lambda i: -lengths[i])
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
-    rng.shuffle(batches)
-    return batches
+def collate(encoded: Sequence[EncodedInput], indices: Sequence[int], labels: Sequence[Sequence[float]] | None,
+            pad_id: int, multiple: int = 8, shared_prefix: bool = False, padding_side: str = "right") -> Batch:
+    """A torch batch. With ``shared_prefix`` the common prompt is cut off and returned once as ``prefix_ids``."""
+    import torch
 
-
-def collate(
-    encoded: Sequence[EncodedInput],
-    indices: Sequence[int],
-    labels: Sequence[Sequence[float]] | None,
-    pad_id: int,
-    multiple: int = 8,
-    shared_prefix: bool = False,
-    padding_side: str = "right",
-) -> Batch:
-    """Pad a batch. With ``shared_prefix`` the common prompt is cut off and returned once as ``prefix_ids``."""
     items = [encoded[i] for i in indices]
     prefix_ids = None
     if shared_prefix:
@@ -74,15 +98,13 @@ def collate(
         seqs = [item.input_ids[cut:] for item in items]
     else:
         seqs = [item.input_ids for item in items]
-    width = round_up(max(len(s) for s in seqs), multiple)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for row, seq in enumerate(seqs):
-        if padding_side == "left":
-            ids[row, width - len(seq) :] = torch.tensor(seq)
-            mask[row, width - len(seq) :] = 1
-        else:
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
+    ids, mask = pad(seqs, pad_id, multiple, padding_side)
     label_tensor = torch.tensor([labels[i] for i in indices], dtype=torch.float32) if labels is not None else None
-    return Batch(ids, mask, label_tensor, list(indices), prefix_ids)
+    return Batch(torch.from_numpy(ids), torch.from_numpy(mask), label_tensor, list(indices), prefix_ids)
+
+
+def pad_token_id(tokenizer: Any) -> int:
+    for candidate in (tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id, 0):
+        if candidate is not None:
+            return int(candidate)
+    return 0

@@ -50,6 +50,8 @@ class Strategy:
     description: ClassVar[str] = ""
     #: True when the prefix is identical for every article (a prompt) and may be computed once per batch.
     shares_prefix: ClassVar[bool] = False
+    #: True when the input carries the filter's prompt (the seed's ``include_prompt``).
+    uses_prompt: ClassVar[bool] = False
     #: Options accepted through ``--strategy-option key=value`` with their defaults.
     options: ClassVar[dict[str, Any]] = {}
 

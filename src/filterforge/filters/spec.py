@@ -11,6 +11,10 @@ from filterforge.filters import conditions
 from filterforge.errors import FilterforgeError
 
 
+FILTER_FILE = "filter.yaml"
+PROMPT_FILE = "prompt.md"
+
+
 @dataclass(frozen=True)
 class Dimension:
     name: str
@@ -61,8 +65,16 @@ class FilterSpec:
         return [dim.name for dim in self.dimensions if dim.weight > 0]
 
     @property
+    def yaml_path(self) -> Path:
+        return self.path / FILTER_FILE
+
+    @property
     def prompt_path(self) -> Path:
-        return self.path / "prompt.md"
+        return self.path / PROMPT_FILE
+
+    def package_files(self) -> list[Path]:
+        """The files a model folder copies from its filter package."""
+        return [self.yaml_path] + ([self.prompt_path] if self.prompt_path.is_file() else [])
 
     def prompt(self) -> str:
         if not self.prompt_path.is_file():
@@ -118,7 +130,7 @@ def _filter_dirs(roots: Sequence[Path]) -> dict[tuple[str, int], Path]:
         root = Path(root)
         if not root.is_dir():
             continue
-        for yaml_path in sorted(root.glob("*/v*/filter.yaml")):
+        for yaml_path in sorted(root.glob(f"*/v*/{FILTER_FILE}")):
             version_dir = yaml_path.parent
             match = re.fullmatch(r"v(\d+)", version_dir.name)
             if match:
@@ -150,7 +162,7 @@ def resolve_filter(text: str, roots: Sequence[Path] | None = None) -> FilterSpec
 def load_filter(path: Path) -> FilterSpec:
     import yaml
 
-    yaml_path = Path(path) / "filter.yaml"
+    yaml_path = Path(path) / FILTER_FILE
     try:
         raw = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

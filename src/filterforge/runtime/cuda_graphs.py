@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from filterforge.errors import FilterforgeError
+from filterforge.runtime.base import Predictor
 
 DEFAULT_BUCKETS = (64, 128, 256, 384, 512, 768, 1024, 1536, 2048)
 
@@ -83,7 +85,7 @@ class GraphedScorer:
             kwargs["past_key_values"] = cache  # positions continue after the prompt's
         hidden = self.model.body(**kwargs).last_hidden_state
         head_dtype = next(self.model.head.parameters()).dtype
-        return self.model.head(self.model.pooling(hidden.to(head_dtype), mask)).float().clamp(0.0, 10.0)
+        return self.model.head(self.model.pooling(hidden.to(head_dtype), mask)).float()
 
     def _bucket(self, length: int) -> int:
         for bucket in self.lengths:
@@ -135,3 +137,52 @@ class GraphedScorer:
                 self._graphs[ids.shape[1]].replay()
                 return out
             return self._forward(ids, mask, self._fresh_cache())
+
+
+class CudaGraphPredictor(Predictor):
+    """Batch-1 scoring replayed from CUDA graphs (bf16 weights, decoder students, GPU only)."""
+
+    runtime = "torch"
+    only_batch_size = 1
+
+    def __init__(self, torch_predictor: Any):
+        base = torch_predictor
+        super().__init__(base.tokenizer, base.strategy, base.max_length, base.source_dir, batch_size=1)
+        require_graphable(base.model, base.device)
+        self.base, self.model, self.device, self.precision = base, base.model, base.device, "bf16"
+        self.use_shared_prefix = base.use_shared_prefix
+        self.scorer: GraphedScorer | None = None
+
+    @classmethod
+    def from_run(cls, run: Any, device: str = "auto", **options: Any) -> "CudaGraphPredictor":
+        from filterforge.runtime.torch_predictor import TorchPredictor
+
+        return cls(TorchPredictor.from_run(run, device=device, batch_size=1, **options))
+
+    @property
+    def path_used(self) -> str:
+        return f"{self.base.path_used}, batch-1 CUDA graphs (bf16)"
+
+    def article_ids(self, item: Any) -> Sequence[int]:
+        return item.input_ids[item.prefix_length :] if self.use_shared_prefix else item.input_ids
+
+    def graphed_scorer(self, encoded: Sequence[Any]) -> GraphedScorer:
+        """Built on first use; the prompt cache comes from ``encoded[0]``."""
+        if self.scorer is None:
+            first = encoded[0]
+            prefix = (torch.tensor([first.input_ids[: first.prefix_length]], dtype=torch.long)
+                      if self.use_shared_prefix else None)
+            self.scorer = GraphedScorer(self.model, self.pad_id, self.max_length, prefix)
+        return self.scorer
+
+    def predict_raw_encoded(self, encoded: Sequence[Any], progress: Any = None) -> np.ndarray:
+        scorer = self.graphed_scorer(encoded)
+        out = np.zeros((len(encoded), self.num_outputs), dtype=np.float32)
+        for row, item in enumerate(encoded):
+            out[row] = scorer.score(self.article_ids(item))[0].cpu().numpy()
+            if progress is not None:
+                progress(1)
+        return out
+
+    def warm_up(self, encoded: Sequence[Any]) -> None:
+        self.graphed_scorer(encoded).warm_up([len(self.article_ids(item)) for item in encoded])

@@ -10,13 +10,12 @@ import torch
 
 from filterforge.errors import FilterforgeError
 from filterforge.io import atomic_write_text
+from filterforge.runs.layout import MODEL_INFO
 
 ENCODER_MODEL_TYPES = {
     "bert", "roberta", "xlm-roberta", "distilbert", "deberta", "deberta-v2", "electra", "mpnet",
     "albert", "camembert", "modernbert", "nomic_bert", "jina_bert",
 }
-INFO_FILE = "filterforge.json"
-SCORE_RANGE = (0.0, 10.0)
 
 
 def is_decoder_config(config: Any) -> bool:
@@ -28,7 +27,7 @@ def default_pooling(config: Any) -> str:
 
 
 class StudentModel(torch.nn.Module):
-    """``forward`` returns raw scores (training); ``predict`` clamps them to 0-10 (inference)."""
+    """``forward`` returns raw scores; runtimes clamp them to each dimension's scale (``runtime.base``)."""
 
     def __init__(self, body: torch.nn.Module, pooling: torch.nn.Module, head: torch.nn.Module, info: dict[str, Any]):
         super().__init__()
@@ -68,9 +67,6 @@ class StudentModel(torch.nn.Module):
         """Run a shared prompt once; returns its KV cache (batch 1)."""
         return self.body(input_ids=prefix_ids, attention_mask=torch.ones_like(prefix_ids), use_cache=True).past_key_values
 
-    def predict(self, *args: Any, **kwargs: Any) -> torch.Tensor:
-        return self.forward(*args, **kwargs).clamp(*SCORE_RANGE)
-
     # -- persistence ------------------------------------------------------------------------
     def save_pretrained(self, directory: str | Path, tokenizer: Any = None) -> None:
         directory = Path(directory)
@@ -83,7 +79,7 @@ class StudentModel(torch.nn.Module):
         self.head.save(directory, "head")
         if tokenizer is not None:
             tokenizer.save_pretrained(str(directory))
-        atomic_write_text(directory / INFO_FILE, json.dumps(self.info, indent=2, default=str) + "\n")
+        atomic_write_text(directory / MODEL_INFO, json.dumps(self.info, indent=2, default=str) + "\n")
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, torch_dtype: Any = None) -> "StudentModel":
@@ -92,9 +88,9 @@ class StudentModel(torch.nn.Module):
         from filterforge.plugins.manager import get_heads, get_poolings, lookup
 
         directory = Path(directory)
-        info_path = directory / INFO_FILE
+        info_path = directory / MODEL_INFO
         if not info_path.exists():
-            raise FilterforgeError(f"{directory} is not a filterforge model (no {INFO_FILE})")
+            raise FilterforgeError(f"{directory} is not a filterforge model (no {MODEL_INFO})")
         info = json.loads(info_path.read_text())
         try:
             body = AutoModel.from_pretrained(str(directory), **({"torch_dtype": torch_dtype} if torch_dtype else {}))

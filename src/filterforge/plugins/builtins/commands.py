@@ -7,21 +7,23 @@ from typing import Any
 
 from filterforge.plugins.hookspecs import hookimpl
 
-STAGE_MODULES = (
+COMMAND_MODULES = (
     "filterforge.cli.demo_data",
-    "filterforge.data.prepare",
+    "filterforge.cli.prepare",
     "filterforge.cli.train",
-    "filterforge.evaluation.evaluate",
-    "filterforge.evaluation.compare",
-    "filterforge.evaluation.calibrate",
-    "filterforge.export.export",
-    "filterforge.serving.bench",
-    "filterforge.serving.score",
-    "filterforge.serving.deploy",
+    "filterforge.cli.evaluate",
+    "filterforge.cli.compare",
+    "filterforge.cli.calibrate",
+    "filterforge.cli.export",
+    "filterforge.cli.bench",
+    "filterforge.cli.score",
+    "filterforge.cli.deploy",
 )
 
 
 @hookimpl
 def register_commands(cli: Any) -> None:
-    for module_name in STAGE_MODULES:
+    for command in importlib.import_module("filterforge.cli.listing").COMMANDS:
+        cli.add_command(command)
+    for module_name in COMMAND_MODULES:
         cli.add_command(importlib.import_module(module_name).command)

@@ -19,6 +19,7 @@ class Instruction(Strategy):
     name = "instruction"
     description = "The filter's prompt.md + title + content (through the chat template when the model has one)."
     shares_prefix = True
+    uses_prompt = True
 
     def template(self) -> tuple[list[int], list[int]]:
         prompt = self.filter_spec.prompt().strip()

@@ -1,0 +1,38 @@
+"""`filterforge score`: score articles with a deployed filter or a run; resumable JSON lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from filterforge.cli.options import RUNTIMES, batch_size_option, device_option, threads_option
+
+
+@click.command(name="score")
+@click.argument("target", metavar="FILTER|RUN_DIR")
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Articles as JSON lines with id, title, content.")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Score rows (JSON lines); an existing file is resumed: its ids are skipped.")
+@click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True,
+              help="auto: ONNX when an export exists, except for instruction students (torch caches their prompt).")
+@batch_size_option()
+@threads_option
+@device_option
+@click.option("--cuda-graphs", is_flag=True,
+              help="GPU, decoder students: score one article at a time (batch 1) in bf16, replaying a CUDA graph "
+                   "captured per bucketed length (lowest latency per article; --batch-size does not apply).")
+def command(target: str, input_path: Path, output_path: Path, runtime: str, batch_size: int, threads: int | None,
+            device: str, cuda_graphs: bool) -> None:
+    """Score articles with a deployed FILTER or a RUN_DIR: scores, weighted average, tier, prefilter verdict."""
+    from filterforge.serving.score import score_file
+
+    result = score_file(target, input_path, output_path, runtime, batch_size, threads, device, cuda_graphs)
+    counts, duplicates = result["counts"], result["counts"]["duplicates"]
+    per_article = 1000 * result["model_seconds"] / counts["scored"] if counts["scored"] else 0.0
+    click.echo(f"scored {counts['scored']}, prefiltered {counts['prefiltered']}, skipped {counts['skipped_already_scored']} "
+               f"already in the output, {counts['invalid']} invalid rows{f', {duplicates} duplicate ids' if duplicates else ''}; "
+               f"{per_article:.1f} ms/article in the model, {result['seconds']:.1f} s in all -> {output_path}")
+    if result["tiers"]:
+        click.echo("  tiers: " + ", ".join(f"{name} {n}" for name, n in sorted(result["tiers"].items())))

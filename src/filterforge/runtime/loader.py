@@ -1,0 +1,52 @@
+"""``load_predictor``: the one place that decides which runtime scores a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from filterforge.errors import FilterforgeError
+
+RUNTIMES = ("auto", "onnx", "torch")
+
+
+def choose_runtime(run: Any, runtime: str = "auto", cuda_graphs: bool = False) -> str:
+    """auto: ONNX when the run has an export, except for students whose graph reads the whole prompt
+    with every article while torch can cache it (unless an export folder itself was given)."""
+    exports = run.exports
+    if runtime == "auto":
+        if cuda_graphs or not exports:
+            runtime = "torch"
+        elif run.export_dir is not None:
+            runtime = "onnx"
+        else:
+            prompt_in_graph = bool(run.info(exports[0]).get("prompt_in_input", False))
+            runtime = "torch" if prompt_in_graph and run.has_torch_model else "onnx"
+    if runtime not in RUNTIMES[1:]:
+        raise FilterforgeError(f"unknown runtime '{runtime}' (known: {', '.join(RUNTIMES)})")
+    if cuda_graphs and runtime != "torch":
+        raise FilterforgeError("--cuda-graphs is a torch runtime path; drop --runtime onnx")
+    if runtime == "onnx" and not exports:
+        raise FilterforgeError(f"--runtime onnx: {run.root} holds no ONNX export; create one with: filterforge export {run.root}")
+    return runtime
+
+
+def load_predictor(run: Any, runtime: str = "auto", device: str = "auto", threads: int | None = None,
+                   batch_size: int = 16, cuda_graphs: bool = False, shared_prefix: bool = True,
+                   export_dir: Any = None, provider: str | None = None) -> Any:
+    """A `Predictor` for ``run``: torch (optionally replayed from CUDA graphs) or ONNX Runtime on the
+    first export (or ``export_dir``)."""
+    from filterforge.runtime.device import use_threads
+
+    chosen = "onnx" if export_dir is not None else choose_runtime(run, runtime, cuda_graphs)
+    if chosen == "onnx":
+        from filterforge.runtime.onnx_predictor import OnnxPredictor
+
+        return OnnxPredictor.from_export(run, export_dir or run.exports[0], batch_size, threads, provider)
+    use_threads(threads)
+    if cuda_graphs:
+        from filterforge.runtime.cuda_graphs import CudaGraphPredictor
+
+        return CudaGraphPredictor.from_run(run, device=device, shared_prefix=shared_prefix)
+    from filterforge.runtime.torch_predictor import TorchPredictor
+
+    return TorchPredictor.from_run(run, device=device, batch_size=batch_size, shared_prefix=shared_prefix)
