@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from filterforge import __version__
+from filterforge.version import __version__
 from filterforge.errors import FilterforgeError
 
 

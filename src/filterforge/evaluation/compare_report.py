@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 from filterforge.evaluation.comparison import RunSummary
 from filterforge.evaluation.decision import per_dimension
+from filterforge.runs.layout import BENCH_JSON
 
 NOT_EVALUATED = "not evaluated"
 
@@ -87,7 +88,7 @@ def _md_row(cells: Sequence[str]) -> str:
 
 
 def _memory_kind(runs: Sequence[RunSummary], speed_info: dict[str, Any]) -> str:
-    if speed_info["source"] == "bench.json":
+    if speed_info["source"] == BENCH_JSON:
         return "inference_peak_memory_mb from bench.json"
     kinds = {r.speed.get("memory_kind") for r in runs}
     return ", ".join(sorted(k for k in kinds if k)) + " while each run was measured (includes Python and torch themselves)"

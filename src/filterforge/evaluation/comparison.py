@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from filterforge.errors import FilterforgeError
+from filterforge.runs.layout import BENCH_JSON
 
 
 def strategy_uses_prompt(name: str, metadata: dict[str, Any]) -> bool:
@@ -39,7 +40,7 @@ class RunSummary:
 
     @property
     def strategy(self) -> str:
-        return str(self.metadata.get("strategy") or "distillation")
+        return str(self.metadata.get("strategy") or "unknown")
 
     @property
     def uses_prompt(self) -> bool:
@@ -183,7 +184,7 @@ def collect_speed(runs: Sequence[RunSummary], measure: bool, speed_data: str | N
             run.speed = {"ms_per_article": b["ms_per_article"], "inference_peak_memory_mb": b.get("inference_peak_memory_mb"),
                          "path": b.get("path"), "batch_size": b.get("batch_size"), "length": b.get("length"),
                          "runtime": b.get("runtime")}
-        return {"source": "bench.json", "machine": benches[0].get("machine"), "runtime": benches[0].get("runtime"),
+        return {"source": BENCH_JSON, "machine": benches[0].get("machine"), "runtime": benches[0].get("runtime"),
                 "note": "from every run's bench.json (same machine and runtime)"}
     if measure:
         why = "--measure given"

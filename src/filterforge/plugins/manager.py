@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pluggy
 
-from filterforge import __version__
+from filterforge.version import __version__
 from filterforge.plugins import hookspecs
 from filterforge.errors import FilterforgeError
 

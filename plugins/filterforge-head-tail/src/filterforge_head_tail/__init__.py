@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from filterforge.errors import FilterforgeError
-from filterforge.plugins.hookspecs import hookimpl
-from filterforge.encoding.strategies import Strategy
+from filterforge import FilterforgeError, Strategy, hookimpl
 
 __version__ = "0.1.0"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -249,3 +250,24 @@ def test_real_scored_data_of_another_filter_is_refused(runner, runs, tmp_path):
     result = invoke(runner, ["evaluate", runs["distillation"], "--test-data", scored, "--output-dir", out])
     assert_one_line_error(result, f"{scored}:1", "investment-risk_analysis")
     assert not out.exists()
+
+
+def test_compare_finds_evaluations_written_elsewhere(runner, runs, demo_splits, tmp_path):
+    """`evaluate --output-dir` records where it wrote; compare and the run itself find it there."""
+    from filterforge.runs.run import Run
+
+    copies = {name: shutil.copytree(path, tmp_path / name) for name, path in runs.items()}
+    for run in copies.values():
+        (run / "evaluation.json").unlink(missing_ok=True)  # other tests evaluated the shared runs in place
+    for name, run in copies.items():
+        result = invoke(runner, ["evaluate", run, "--test-data", demo_splits / "test.jsonl", "--output-dir",
+                                 tmp_path / "evaluations" / name])
+        assert result.exit_code == 0, result.output
+        assert not (run / "evaluation.json").exists()
+        assert Run.open(run).evaluation()["n"] == len(read_jsonl(demo_splits / "test.jsonl"))
+    result = invoke(runner, ["compare", *copies.values(), "--output", tmp_path / "cmp" / "report.md",
+                             "--speed-articles", "2"])
+    assert result.exit_code == 0, result.output
+    comparison = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert all(r["evaluated"] and r["test_mae"] is not None for r in comparison["runs"])
+    assert "not evaluated" not in next(row for row in comparison["table"] if row["row"] == "test MAE")["cells"]

@@ -11,7 +11,7 @@ import pytest
 
 from filterforge.plugins import hookspecs
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugin_hooks.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugin_hooks.md"
 HEADING = re.compile(r"^### (\w+)\(([^)]*)\)\s*$", re.M)
 
 
