@@ -76,10 +76,6 @@ def test_write_json_then_read_json_round_trip(tmp_path):
     assert target.read_text().endswith("\n")
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "bug: io._json_default tries value.item() before value.tolist(), so a numpy array (or torch tensor) "
-    "with more than one element raises 'can only convert an array of size 1' instead of becoming a list; "
-    "the tolist branch is unreachable for arrays"))
 def test_write_json_serialises_numpy_arrays_as_lists(tmp_path):
     import numpy as np
 

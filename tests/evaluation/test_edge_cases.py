@@ -151,9 +151,6 @@ def test_unparseable_condition(tmp_path, spec):
     assert "case 'syntax'" in message and "macro_risk_severity >> 6" in message
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: a condition written as a YAML literal block keeps its newline, and the ConditionError text "
-    "(which quotes the condition) is passed into FilterforgeError unchanged, so the message spans two lines"))
 def test_multi_line_condition_still_gives_a_one_line_error(tmp_path, spec):
     path = tmp_path / "suite.yaml"
     path.write_text("cases:\n  - id: multi\n    title: t\n    expect:\n      - |\n"

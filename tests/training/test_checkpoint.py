@@ -173,10 +173,6 @@ def test_save_leaves_no_temp_folders_and_replaces_existing_checkpoint(saved):
     assert torch.equal(fresh[0].body[2].weight, model.body[2].weight)
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason=(
-    "bug: save_checkpoint renames the old checkpoint to '<name>.old' with os.replace, which fails with "
-    "'Directory not empty' when a '<name>.old' folder survives from a save killed before its cleanup; "
-    "every later save then raises OSError"))
 def test_stale_old_folder_from_an_interrupted_save_does_not_block_the_next_save(saved):
     directory, (model, optimizer, scheduler, scaler), _ = saved
     stale = directory.with_name(directory.name + ".old")
@@ -249,9 +245,6 @@ def test_state_file_missing_a_section_is_a_filterforge_error(saved, key):
     assert_one_line_error(excinfo, directory, key)
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "bug: load_checkpoint reads state['progress'] after its try/except, so a trainer_state.json without "
-    "'progress' escapes as a bare KeyError instead of FilterforgeError"))
 def test_state_file_without_progress_is_a_filterforge_error(saved):
     directory, _, _ = saved
     state = json.loads((directory / "trainer_state.json").read_text())

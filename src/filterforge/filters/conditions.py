@@ -28,6 +28,11 @@ class ConditionError(ValueError):
     """A condition that does not parse or names an unknown dimension."""
 
 
+def _shown(text: str) -> str:
+    """A condition as quoted in an error: on one line, however it was written in the YAML."""
+    return " ".join(text.split())
+
+
 @dataclass(frozen=True)
 class Comparison:
     subject: str  # a dimension name, "all" or "signal"
@@ -57,14 +62,14 @@ def parse_atom(text: str, dimensions: Sequence[str], tiers: Sequence[str] | None
         )
         unknown = [name for name in names if tiers is not None and name not in tiers]
         if not names or unknown:
-            raise ConditionError(f"'{text}': unknown tier {', '.join(unknown) or '(none given)'}")
+            raise ConditionError(f"'{_shown(text)}': unknown tier {', '.join(unknown) or '(none given)'}")
         return TierIn(names)
     match = _COMPARISON.match(text)
     if not match:
-        raise ConditionError(f"'{text}' is not '<dimension> <op> <number>' or 'tier in [...]'")
+        raise ConditionError(f"'{_shown(text)}' is not '<dimension> <op> <number>' or 'tier in [...]'")
     subject, op, value = match.groups()
     if subject not in ("all", "signal") and subject not in dimensions:
-        raise ConditionError(f"'{text}': unknown dimension '{subject}'")
+        raise ConditionError(f"'{_shown(text)}': unknown dimension '{subject}'")
     return Comparison(subject, op, float(value))
 
 

@@ -69,6 +69,7 @@ def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, sch
         }
         (staging / STATE_FILE).write_text(json.dumps(state))
         old = directory.with_name(directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)  # left by a save killed before its clean-up
         if directory.exists():
             os.replace(directory, old)
         os.replace(staging, directory)
@@ -118,8 +119,9 @@ def load_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, sch
             if cuda_states:
                 torch.cuda.set_rng_state_all(cuda_states)
         random.setstate(_to_tuple(state["python_random"]))
+        progress = state["progress"]
     except FilterforgeError:
         raise
     except Exception as exc:
         raise FilterforgeError(f"--resume: checkpoint in {directory} is corrupted or incompatible ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
-    return state["progress"], best
+    return progress, best
