@@ -130,3 +130,14 @@ def tiny_train_args(data_dir: Path, model_dir: Path, out: Path, strategy: str = 
     return ["train", "investment-risk/v2", "--strategy", strategy, "--data-dir", str(data_dir), "--model", str(model_dir),
             "--output-dir", str(out), "--epochs", "1", "--batch-size", "8", "--max-length", "192", "--quiet",
             "--learning-rate", "1e-3", *extra]
+
+
+def assert_one_line_error(result, *fragments: str) -> str:
+    """A CLI failure the way users must see it: exit code != 0, one line, no traceback, naming each fragment."""
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]

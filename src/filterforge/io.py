@@ -83,6 +83,19 @@ def read_json(path: str | os.PathLike) -> Any:
         raise FilterforgeError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
 
 
+def read_yaml(path: str | os.PathLike, what: str = "") -> Any:
+    """Parsed YAML (safe loader: data only, nothing constructed or evaluated); a syntax error names
+    ``file:line``."""
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise FilterforgeError(f"{where}: malformed YAML{f' in {what}' if what else ''}") from None
+
+
 def sha256_of_files(paths: Iterable[str | os.PathLike]) -> str:
     digest = hashlib.sha256()
     for path in sorted(str(p) for p in paths):

@@ -54,13 +54,3 @@ def machine() -> dict[str, Any]:
 
 def provenance() -> dict[str, Any]:
     return {"git_commit": git_commit(), "package_versions": package_versions(), "machine": machine()}
-
-
-def peak_memory_mb(device: str) -> float:
-    if device.startswith("cuda"):
-        import torch
-
-        return round(torch.cuda.max_memory_allocated() / 2**20, 1)
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 
 import pytest
-from conftest import REPO, invoke
+from conftest import REPO, assert_one_line_error, invoke
 
 from filterforge.data.demo import generate_demo_articles
 from filterforge.filters.spec import resolve_filter
@@ -202,16 +202,6 @@ def test_generation_is_fast():
 # --------------------------------------------------------------------------- #
 # the `demo-data` command
 # --------------------------------------------------------------------------- #
-
-
-def assert_one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code != 0, result.output
-    assert "Traceback" not in result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def make_package(root, name: str, scenarios: str | None = None):

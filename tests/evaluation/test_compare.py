@@ -225,3 +225,16 @@ def test_end_to_end_every_row_filled_with_a_verdict(runner, evaluated_runs, tmp_
     assert f"Rule that decided: {decision['rule']}" in report
     assert "## Edge cases" in report and "| clickbait |" in report
     assert len(comparison["per_dimension"]["rows"]) == 8
+
+
+def test_a_plugin_strategy_takes_its_role_from_its_attributes(runner, tmp_path):
+    """head-tail (an installed plugin, article only) plays the distillation role; the verdict names it."""
+    from filterforge.plugins.manager import get_strategies
+
+    assert get_strategies()["head-tail"].uses_prompt is False
+    h = fake_run(tmp_path, "headtail", "head-tail", val=1.0, test=0.9, edge=(6, 10))
+    i = fake_run(tmp_path, "instr", "instruction", val=1.3, test=1.4, edge=(6, 10), ms=12)
+    _, _, comparison = run_compare(runner, tmp_path, h, i)
+    decision = comparison["decision"]
+    assert decision["verdict"] == "head-tail" and decision["distillation_run"] == str(h)
+    assert "neither better by more than 0.2" in decision["rule"]

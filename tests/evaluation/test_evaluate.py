@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, invoke, tiny_train_args
+from conftest import REPO, assert_one_line_error, invoke, tiny_train_args
 
 EDGE_CASES = REPO / "filters" / "investment-risk" / "v2" / "edge_cases.yaml"
 DIMS = ["macro_risk_severity", "credit_market_stress", "market_sentiment_extremes", "valuation_risk",
@@ -51,16 +51,6 @@ def runs(tmp_path_factory, demo_splits, tiny_encoder, tiny_decoder):
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def assert_one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code != 0, result.output
-    assert "Traceback" not in result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 @pytest.mark.parametrize("strategy", ["distillation", "instruction"])

@@ -14,10 +14,9 @@ import random
 import re
 from typing import Any, Callable
 
-import yaml
-
 from filterforge.errors import FilterforgeError
 from filterforge.filters.spec import FilterSpec, resolve_filter
+from filterforge.io import read_yaml
 
 __all__ = ["SCENARIOS_FILE", "generate_demo_articles", "load_scenarios"]
 
@@ -61,12 +60,7 @@ def load_scenarios(spec: FilterSpec) -> dict[str, Any]:
     path = spec.path / SCENARIOS_FILE
     if not path.is_file():
         raise FilterforgeError(f"filter {spec.id} has no demo scenarios: {path} is missing")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise FilterforgeError(f"{where}: malformed YAML") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise FilterforgeError(f"{path}: expected a mapping")
     return data

@@ -1,0 +1,1 @@
+"""Judging students: metrics, evaluate, calibrate, compare (runs, decision rules, report), edge cases, plots."""

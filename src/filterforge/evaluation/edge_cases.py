@@ -23,6 +23,7 @@ from typing import Any, Sequence
 
 from filterforge.filters import conditions
 from filterforge.errors import FilterforgeError
+from filterforge.io import read_yaml
 
 
 @dataclass(frozen=True)
@@ -49,17 +50,10 @@ def _expectation_text(raw: Any) -> str:
 
 def load_edge_cases(path: str | Path, spec: Any) -> list[EdgeCase]:
     """Read and validate a suite against the model's filter; every problem names the file and case."""
-    import yaml
-
     path = Path(path)
     if not path.is_file():
         raise FilterforgeError(f"edge-case file {path} not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise FilterforgeError(f"{where}: malformed YAML in edge-case file") from None
+    raw = read_yaml(path, "edge-case file")
     if not isinstance(raw, dict) or not isinstance(raw.get("cases"), list):
         raise FilterforgeError(f"{path}: expected a mapping with a 'cases' list")
     declared = raw.get("filter")

@@ -1,0 +1,1 @@
+"""ONNX export: the graph, its checks (parity, quantization gate), quantization, and the export job."""

@@ -1,0 +1,1 @@
+"""Filter packages (`filters/<name>/v<N>/`): dimensions, weights, tiers, and the declarative condition language."""

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 from filterforge.filters import conditions
 from filterforge.errors import FilterforgeError
+from filterforge.io import read_yaml
 
 
 FILTER_FILE = "filter.yaml"
@@ -160,15 +161,8 @@ def resolve_filter(text: str, roots: Sequence[Path] | None = None) -> FilterSpec
 
 
 def load_filter(path: Path) -> FilterSpec:
-    import yaml
-
     yaml_path = Path(path) / FILTER_FILE
-    try:
-        raw = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{yaml_path}:{mark.line + 1}" if mark else str(yaml_path)
-        raise FilterforgeError(f"{where}: malformed YAML") from None
+    raw = read_yaml(yaml_path)
     if not isinstance(raw, dict):
         raise FilterforgeError(f"{yaml_path}: expected a mapping")
     try:
