@@ -83,7 +83,7 @@ def train_speed(data_dir: Path, model_dir: Path, shared: bool, args, out: Path, 
             "grad_checkpointing": config.grad_checkpointing, "precision": meta.get("precision")}
 
 
-def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict:
+def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args, prefix_attention: bool = True) -> dict:
     import torch
 
     from filterforge.runs.run import Run
@@ -91,6 +91,7 @@ def inference_speed(run_dir: Path, rows: list[dict], shared: bool, args) -> dict
 
     predictor = load_predictor(Run.open(run_dir), runtime="torch", device=args.device,
                                batch_size=args.infer_batch_size or args.batch_size, shared_prefix=shared)
+    predictor.prefix_attention = prefix_attention
     if args.device.startswith("cuda"):
         predictor.autocast_dtype = torch.bfloat16
     encoded = predictor.encode(rows)
@@ -162,6 +163,7 @@ def main() -> None:
         naive = train_speed(data_dir, model_dir, False, args, work / "naive-ckpt", True)
         naive["without_checkpointing"] = f"out of GPU memory: {out_of_memory}"
     infer_shared = inference_speed(work / "shared", rows, True, args)
+    infer_repeated = inference_speed(work / "shared", rows, True, args, prefix_attention=False)
     infer_naive = inference_speed(work / "shared", rows, False, args)
     infer_distill = distillation_inference(model_dir, data_dir, rows, args, work / "distill")
     result = {
@@ -171,7 +173,9 @@ def main() -> None:
         "training": {"naive": naive, "shared_prefix": shared,
                      "ratio": round(shared["articles_per_second"] / naive["articles_per_second"], 2) if naive else None},
         "infer_batch_size": args.infer_batch_size or args.batch_size,
-        "inference": {"naive": infer_naive, "shared_prefix": infer_shared, "distillation": infer_distill,
+        "inference": {"naive": infer_naive, "shared_prefix": infer_shared, "shared_prefix_repeated_cache": infer_repeated,
+                      "distillation": infer_distill,
+                      "prefix_attention_vs_repeated_cache": round(infer_shared["articles_per_second"] / infer_repeated["articles_per_second"], 2),
                       "shared_vs_naive": round(infer_shared["articles_per_second"] / infer_naive["articles_per_second"], 2),
                       "instruction_cost_vs_distillation": round(infer_distill["articles_per_second"] / infer_shared["articles_per_second"], 2)},
         "machine": platform.node(), **provenance(),
@@ -182,7 +186,8 @@ def main() -> None:
     print("| path | train articles/s | inference articles/s |\n|---|---|---|")
     naive_train = f"{t['naive']['articles_per_second']:.3f}" if t["naive"] else "not run"
     print(f"| naive (prompt per article) | {naive_train} | {i['naive']['articles_per_second']:.3f} |")
-    print(f"| shared prefix | {t['shared_prefix']['articles_per_second']:.3f} | {i['shared_prefix']['articles_per_second']:.3f} |")
+    print(f"| shared prefix (prefix attention) | {t['shared_prefix']['articles_per_second']:.3f} | {i['shared_prefix']['articles_per_second']:.3f} |")
+    print(f"| shared prefix (repeated cache) | - | {i['shared_prefix_repeated_cache']['articles_per_second']:.3f} |")
     print(f"| distillation (article only) | - | {i['distillation']['articles_per_second']:.3f} |")
     print(f"training ratio {t['ratio']}x; inference ratio {i['shared_vs_naive']}x; "
           f"instruction costs {i['instruction_cost_vs_distillation']}x distillation per article at inference")

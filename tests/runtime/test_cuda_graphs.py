@@ -117,3 +117,22 @@ def test_bench_and_score_run_the_cuda_graph_path(runner, demo_splits, tiny_decod
     assert result.exit_code == 0, result.output
     assert "CUDA graphs" in result.output
     assert len(out.read_text().splitlines()) == len((demo_splits / "test.jsonl").read_text().splitlines())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy_name", ["distillation", "instruction"])
+def test_compiled_static_path_matches_eager(tiny_decoder, strategy_name):
+    """torch.compile per bucket (what --compile adds before capture) computes the same scores."""
+    tokenizer, strategy, model = _student(tiny_decoder, strategy_name)
+    max_length = strategy.fixed_tokens + 40
+    predictor = TorchPredictor(model, tokenizer, strategy, max_length, batch_size=4)
+    encoded = predictor.encode(_articles(3))
+    reference = predictor.predict_raw_encoded(encoded)
+    prefix = None
+    if predictor.use_shared_prefix:
+        prefix = torch.tensor([encoded[0].input_ids[: encoded[0].prefix_length]])
+    scorer = GraphedScorer(model, pad_token_id(tokenizer), max_length, prefix, dtype=None, capture=False,
+                           buckets=(16, 32), compile=True)
+    for row, item in enumerate(encoded):
+        ids = item.input_ids[item.prefix_length :] if prefix is not None else item.input_ids
+        torch.testing.assert_close(scorer.score(ids)[0], torch.from_numpy(reference[row]), rtol=1e-4, atol=1e-4)

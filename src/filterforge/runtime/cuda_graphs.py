@@ -5,7 +5,9 @@ length gets one graph, captured once on static tensors; scoring an article copie
 bucket's tensors and replays the graph. Only decoders qualify: with causal attention and right
 padding no real token attends to a pad, so the body runs without an attention mask (no data-dependent
 mask checks, which a graph cannot hold) and the pooling reads the real tokens from the static mask.
-For the instruction strategy the prompt's KV cache is a static input computed once.
+For the instruction strategy the article attends to one copy of the prompt's keys and values
+(``student.prefix_attention``), computed once. With ``compile`` each bucket's forward is compiled by
+``torch.compile`` (Inductor kernels, autotuned) before it is captured.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 
 from filterforge.errors import FilterforgeError
 from filterforge.runtime.base import Predictor
+from filterforge.student import prefix_attention as pa
 
 DEFAULT_BUCKETS = (64, 128, 256, 384, 512, 768, 1024, 1536, 2048)
 
@@ -35,22 +38,6 @@ def require_graphable(model: Any, device: str | None) -> None:
                                f"{model.config.model_type} encoder: score it without --cuda-graphs")
 
 
-def cache_tensors(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    if hasattr(cache, "layers"):
-        return [(layer.keys, layer.values) for layer in cache.layers]
-    return list(zip(cache.key_cache, cache.value_cache))
-
-
-def cache_from(tensors: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> Any:
-    """A fresh cache over the given tensors; the forward appends to it, the tensors stay as they are."""
-    from transformers import DynamicCache
-
-    cache = DynamicCache()
-    for index, (keys, values) in enumerate(tensors):
-        cache.update(keys, values, index)
-    return cache
-
-
 class GraphedScorer:
     """Scores one encoded input at a time with static shapes; with ``capture`` (CUDA only) through graphs.
 
@@ -59,33 +46,38 @@ class GraphedScorer:
     """
 
     def __init__(self, model: Any, pad_id: int, max_length: int, prefix_ids: torch.Tensor | None = None,
-                 dtype: torch.dtype | None = torch.bfloat16, capture: bool = True, buckets: Sequence[int] = DEFAULT_BUCKETS):
+                 dtype: torch.dtype | None = torch.bfloat16, capture: bool = True, buckets: Sequence[int] = DEFAULT_BUCKETS,
+                 compile: bool = False):
         self.device = next(model.parameters()).device
         require_graphable(model, self.device.type if capture else None)  # eager runs anywhere
-        self.model, self.pad_id, self.capture = model.eval(), pad_id, capture
+        self.model, self.pad_id, self.capture, self.compile = model.eval(), pad_id, capture, compile
         if dtype is not None:
             model.body.to(dtype)  # bf16 weights: autocast would re-cast every weight on every call
         prefix_length = 0 if prefix_ids is None else prefix_ids.shape[1]
         self.lengths = bucket_lengths(max_length - prefix_length, buckets)
         self.prompt = None
-        with torch.inference_mode():
-            if prefix_ids is not None:
-                self.prompt = cache_tensors(model.prefix_cache(prefix_ids.to(self.device)))
+        if prefix_ids is not None:
+            with torch.inference_mode():
+                self.prompt = pa.prompt_kv(model, prefix_ids.to(self.device), grad=False)
+            pa.register()
+            model.body.config._attn_implementation = pa.ATTENTION_NAME  # this scorer owns the model from here on
         self._static: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         self._graphs: dict[int, Any] = {}
-        self._kept: dict[int, list] = {}
+        self._functions: dict[int, Any] = {}
 
-    def _fresh_cache(self) -> Any:
-        # Built outside any capture (its lazy set-up copies from the host); the forward appends to it.
-        return cache_from(self.prompt) if self.prompt is not None else None
-
-    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, cache: Any) -> torch.Tensor:
-        kwargs: dict[str, Any] = {"input_ids": ids, "use_cache": cache is not None}
-        if cache is not None:
-            kwargs["past_key_values"] = cache  # positions continue after the prompt's
-        hidden = self.model.body(**kwargs).last_hidden_state
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.prompt is not None:
+            return pa.article_forward(self.model, ids, mask, self.prompt).float()
+        hidden = self.model.body(input_ids=ids, use_cache=False).last_hidden_state
         head_dtype = next(self.model.head.parameters()).dtype
         return self.model.head(self.model.pooling(hidden.to(head_dtype), mask)).float()
+
+    def _function(self, bucket: int) -> Any:
+        """The forward for one bucket: compiled per bucket (static shapes) when asked."""
+        if bucket not in self._functions:
+            self._functions[bucket] = (torch.compile(self._forward, mode="max-autotune-no-cudagraphs", dynamic=False)
+                                       if self.compile else self._forward)
+        return self._functions[bucket]
 
     def _bucket(self, length: int) -> int:
         for bucket in self.lengths:
@@ -99,22 +91,22 @@ class GraphedScorer:
         ids = torch.full((1, bucket), self.pad_id, dtype=torch.long, device=self.device)
         mask = torch.zeros((1, bucket), dtype=torch.long, device=self.device)
         mask[0, 0] = 1
+        forward = self._function(bucket)
         if not self.capture:
+            with torch.inference_mode():
+                forward(ids, mask)  # compiles now, not in a timed call
             self._static[bucket] = (ids, mask, None)
             return self._static[bucket]
         with torch.inference_mode():
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):  # warm-up outside the graph: lazy inits, cuBLAS workspaces
+            with torch.cuda.stream(side):  # warm-up outside the graph: compilation, lazy inits, cuBLAS workspaces
                 for _ in range(2):
-                    self._forward(ids, mask, self._fresh_cache())
+                    forward(ids, mask)
             torch.cuda.current_stream().wait_stream(side)
-            cache = self._fresh_cache()
-            # The graph reads these tensors on every replay: they must outlive the cache object.
-            self._kept[bucket] = cache_tensors(cache) if cache is not None else []
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
-                out = self._forward(ids, mask, cache)
+                out = forward(ids, mask)
         self._graphs[bucket] = graph
         self._static[bucket] = (ids, mask, out)
         return self._static[bucket]
@@ -136,7 +128,7 @@ class GraphedScorer:
             if self.capture:
                 self._graphs[ids.shape[1]].replay()
                 return out
-            return self._forward(ids, mask, self._fresh_cache())
+            return self._function(ids.shape[1])(ids, mask)
 
 
 class CudaGraphPredictor(Predictor):
@@ -145,23 +137,24 @@ class CudaGraphPredictor(Predictor):
     runtime = "torch"
     only_batch_size = 1
 
-    def __init__(self, torch_predictor: Any):
+    def __init__(self, torch_predictor: Any, compile: bool = False):
         base = torch_predictor
         super().__init__(base.tokenizer, base.strategy, base.max_length, base.source_dir, batch_size=1)
         require_graphable(base.model, base.device)
         self.base, self.model, self.device, self.precision = base, base.model, base.device, "bf16"
         self.use_shared_prefix = base.use_shared_prefix
+        self.compile = compile
         self.scorer: GraphedScorer | None = None
 
     @classmethod
-    def from_run(cls, run: Any, device: str = "auto", **options: Any) -> "CudaGraphPredictor":
+    def from_run(cls, run: Any, device: str = "auto", compile: bool = False, **options: Any) -> "CudaGraphPredictor":
         from filterforge.runtime.torch_predictor import TorchPredictor
 
-        return cls(TorchPredictor.from_run(run, device=device, batch_size=1, **options))
+        return cls(TorchPredictor.from_run(run, device=device, batch_size=1, **options), compile)
 
     @property
     def path_used(self) -> str:
-        return f"{self.base.path_used}, batch-1 CUDA graphs (bf16)"
+        return f"{self.base.path_used}, batch-1 CUDA graphs (bf16{', torch.compile' if self.compile else ''})"
 
     def article_ids(self, item: Any) -> Sequence[int]:
         return item.input_ids[item.prefix_length :] if self.use_shared_prefix else item.input_ids
@@ -172,7 +165,7 @@ class CudaGraphPredictor(Predictor):
             first = encoded[0]
             prefix = (torch.tensor([first.input_ids[: first.prefix_length]], dtype=torch.long)
                       if self.use_shared_prefix else None)
-            self.scorer = GraphedScorer(self.model, self.pad_id, self.max_length, prefix)
+            self.scorer = GraphedScorer(self.model, self.pad_id, self.max_length, prefix, compile=self.compile)
         return self.scorer
 
     def predict_raw_encoded(self, encoded: Sequence[Any], progress: Any = None) -> np.ndarray:

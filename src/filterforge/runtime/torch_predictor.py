@@ -16,13 +16,14 @@ class TorchPredictor(Predictor):
 
     def __init__(self, model: Any, tokenizer: Any, strategy: Any, max_length: int, device: str = "cpu",
                  batch_size: int = 16, shared_prefix: bool = True, autocast_dtype: Any = None,
-                 source_dir: Path | None = None):
+                 source_dir: Path | None = None, prefix_attention: bool = True):
         from filterforge.student import shared_prefix as sp
 
         super().__init__(tokenizer, strategy, max_length, source_dir or Path("."), batch_size)
         self.model, self.device, self.autocast_dtype = model, device, autocast_dtype
         self.use_shared_prefix = shared_prefix and sp.supported(model, strategy)
         self.prompt_cache = None
+        self.prefix_attention = prefix_attention
 
     @classmethod
     def from_run(cls, run: Any, device: str = "auto", batch_size: int = 16, shared_prefix: bool = True,
@@ -68,7 +69,7 @@ class TorchPredictor(Predictor):
                     if self.use_shared_prefix:
                         if self.prompt_cache is None:
                             self.prompt_cache = sp.prompt_cache(self.model, batch.prefix_ids, grad=False)
-                        scores = sp.forward_shared(self.model, batch, cache=self.prompt_cache)
+                        scores = sp.forward_shared(self.model, batch, self.prompt_cache, self.prefix_attention)
                     else:
                         scores = self.model(batch.input_ids, batch.attention_mask)
                 out[indices] = scores.float().cpu().numpy()

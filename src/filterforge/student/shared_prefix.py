@@ -1,5 +1,10 @@
 """Shared-prefix batching: the instruction prompt runs once per batch (training) or once per process
-(inference) and the articles attend to its KV cache instead of recomputing it for every article."""
+(inference), and the articles attend to its keys and values instead of recomputing them per article.
+
+Two ways to attend: ``prefix_attention`` (one un-repeated copy of the prompt's KV; right-padded
+batches of models that take transformers' attention functions) and, otherwise, the prompt's KV cache
+repeated over the batch.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Any
 import torch
 
 from filterforge.errors import FilterforgeError
+from filterforge.student import prefix_attention as pa
 
 
 def supported(model: Any, strategy: Any) -> bool:
@@ -33,14 +39,28 @@ def repeat_cache(cache: Any, batch_size: int, copy_first: bool) -> Any:
     return cache
 
 
-def forward_shared(model: Any, batch: Any, cache: Any = None) -> torch.Tensor:
+def is_right_padded(attention_mask: torch.Tensor) -> bool:
+    return bool((attention_mask[:, 1:] <= attention_mask[:, :-1]).all())
+
+
+def uses_prefix_attention(model: Any, attention_mask: torch.Tensor) -> bool:
+    """Models whose attention layers dispatch through transformers' attention functions, right padding."""
+    return bool(getattr(model.body, "_supports_attention_backend", False)) and is_right_padded(attention_mask)
+
+
+def forward_shared(model: Any, batch: Any, cache: Any = None, prefix_attention: bool = True) -> torch.Tensor:
     """Scores for a batch whose ``prefix_ids`` is the shared prompt. Without ``cache`` the prompt is run
-    here with gradients (training); with one it is reused (inference)."""
+    here with gradients (training); with one it is reused (inference). ``prefix_attention=False`` forces
+    the repeated cache (what benchmarks compare against)."""
     prefix = batch.prefix_ids
-    size = batch.input_ids.shape[0]
     if cache is None:
-        past = repeat_cache(prompt_cache(model, prefix, grad=torch.is_grad_enabled()), size, copy_first=False)
+        cache = prompt_cache(model, prefix, grad=torch.is_grad_enabled())
+        fresh = True
     else:
-        past = repeat_cache(cache, size, copy_first=True)
+        fresh = False
+    if prefix_attention and uses_prefix_attention(model, batch.attention_mask):
+        return pa.forward_with_prompt(model, batch.input_ids, batch.attention_mask, pa.PromptKV.from_cache(cache))
+    size = batch.input_ids.shape[0]
+    past = repeat_cache(cache, size, copy_first=not fresh)
     prefix_mask = torch.ones((size, prefix.shape[1]), dtype=batch.attention_mask.dtype, device=batch.attention_mask.device)
     return model(batch.input_ids, batch.attention_mask, past_key_values=past, prefix_mask=prefix_mask)
