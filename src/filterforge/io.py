@@ -54,10 +54,21 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     atomic_write_text(path, "".join(line + "\n" for line in lines))
 
 
+def _not_utf8(path: str | os.PathLike, lineno: int, exc: UnicodeDecodeError) -> FilterforgeError:
+    return FilterforgeError(f"{path}:{lineno}: not UTF-8 (byte 0x{exc.object[exc.start]:02x}); re-encode the file as UTF-8")
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, object) for every non-blank line; malformed JSON names file:line."""
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
+    """Yield (line number, object) for every non-blank line; malformed JSON or bytes that are not UTF-8
+    name file:line."""
+    # Lines are split as bytes and decoded one by one: a text-mode reader decodes ahead in blocks and
+    # would blame the wrong line (or the first one) for a bad byte further down.
+    with open(path, "rb") as handle:
+        for lineno, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _not_utf8(path, lineno, exc) from None
             if not line.strip():
                 continue
             try:
@@ -75,10 +86,12 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
 
 def read_json(path: str | os.PathLike) -> Any:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        data = Path(path).read_bytes()
+        return json.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise FilterforgeError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, data.count(b"\n", 0, exc.start) + 1, exc) from None
     except json.JSONDecodeError as exc:
         raise FilterforgeError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
 
@@ -88,8 +101,11 @@ def read_yaml(path: str | os.PathLike, what: str = "") -> Any:
     ``file:line``."""
     import yaml
 
+    data = Path(path).read_bytes()
     try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, data.count(b"\n", 0, exc.start) + 1, exc) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

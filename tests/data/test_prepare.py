@@ -133,9 +133,8 @@ def test_default_output_dir(runner, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("key", ["investment-risk_analysis", "investment_risk_analysis"])
-@pytest.mark.parametrize("plain", [False, True], ids=["score-objects", "plain-numbers"])
-def test_analysis_key_spellings_and_score_forms(runner, tmp_path, out, key, plain):
-    rows = [article(f"r{i}", {dim: (i + j) % 11 for j, dim in enumerate(DIMENSIONS)}, key=key, plain=plain) for i in range(10)]
+def test_analysis_key_spellings(runner, tmp_path, out, key):
+    rows = [article(f"r{i}", {dim: (i + j) % 11 for j, dim in enumerate(DIMENSIONS)}, key=key) for i in range(10)]
     source = write_rows(tmp_path / "scored.jsonl", rows)
     result = prepare(runner, [source], out, "--train-ratio", "1", "--val-ratio", "0", "--test-ratio", "0")
     assert result.exit_code == 0, result.output
@@ -211,8 +210,8 @@ def test_drop_invalid_drops_and_counts(runner, tmp_path, out, value, words):
     assert "dropped 2" in result.output
 
 
-def test_numeric_strings_and_bounds_are_accepted(runner, tmp_path, out):
-    scores = {dim: 0 for dim in DIMENSIONS} | {"macro_risk_severity": "7.5", "actionability": 10}
+def test_fractions_and_bounds_are_accepted(runner, tmp_path, out):
+    scores = {dim: 0 for dim in DIMENSIONS} | {"macro_risk_severity": 7.5, "actionability": 10}
     source = write_rows(tmp_path / "scored.jsonl", [article("edge", scores)])
     assert prepare(runner, [source], out, "--train-ratio", "1", "--val-ratio", "0", "--test-ratio", "0").exit_code == 0
     assert read_split(out, "train")[0]["labels"] == [7.5] + [0.0] * 6 + [10.0]
@@ -271,20 +270,20 @@ def test_error_after_partial_reading_writes_nothing(runner, tmp_path, out):
 
 # -- cleaning: empty texts, duplicates --------------------------------------------------------
 
-def test_empty_title_and_content_dropped_and_counted(runner, tmp_path, out):
+def test_empty_title_and_content_dropped_and_counted_with_drop_invalid(runner, tmp_path, out):
     no_text = article("e2")
     no_text.pop("title")
     no_text["content"] = None
     rows = varied_rows(20) + [article("e1", title="", content=""), no_text, article("e3", title="  ", content="\n\t")]
     source = write_rows(tmp_path / "scored.jsonl", rows)
-    result = prepare(runner, [source], out)
+    result = prepare(runner, [source], out, "--drop-invalid")
     assert result.exit_code == 0, result.output
     assert report(out)["dropped"] == {"empty_text": 3} and report(out)["rows_kept"] == 20
 
 
 def test_only_empty_rows_is_an_error(runner, tmp_path, out):
     source = write_rows(tmp_path / "scored.jsonl", [article("e1", title="", content="")])
-    assert_failed_cleanly(prepare(runner, [source], out), out, "no valid rows", "empty_text")
+    assert_failed_cleanly(prepare(runner, [source], out, "--drop-invalid"), out, "no valid rows", "empty_text")
 
 
 def test_duplicates_by_id_and_by_normalized_text(runner, tmp_path, out):

@@ -41,16 +41,30 @@ def heads_command() -> None:
     _describe(get_poolings())
 
 
+def _echo_filter(spec, path) -> None:
+    click.echo(f"{spec.id}  {path}")
+    for dim in spec.dimensions:
+        click.echo(f"    {dim.name:<34} weight {dim.weight:<5g} {dim.description}")
+
+
 @click.command(name="filters")
 def filters_command() -> None:
-    """List the filter packages found and their dimensions."""
+    """List the filter packages found and their dimensions; a broken package is one line naming its file."""
+    from filterforge.errors import FilterforgeError
     from filterforge.filters.spec import known_filters, load_filter
 
-    for (name, version), path in sorted(known_filters().items()):
-        spec = load_filter(path)
-        click.echo(f"{spec.id}  {path}")
-        for dim in spec.dimensions:
-            click.echo(f"    {dim.name:<34} weight {dim.weight:<5g} {dim.description}")
+    packages = sorted(known_filters().items())
+    broken = 0
+    for _, path in packages:
+        try:
+            spec = load_filter(path)
+        except FilterforgeError as exc:
+            broken += 1
+            click.echo(f"warning: skipped {exc}", err=True)
+            continue
+        _echo_filter(spec, path)
+    if packages and broken == len(packages):
+        raise FilterforgeError(f"none of the {broken} filter packages found could be read")
 
 
 COMMANDS = (plugins_command, strategies_command, heads_command, filters_command)

@@ -14,7 +14,8 @@ from filterforge.cli.options import RUNTIMES, batch_size_option, device_option, 
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Articles as JSON lines with id, title, content.")
 @click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Score rows (JSON lines); an existing file is resumed: its ids are skipped.")
+              help="Score rows (JSON lines); an existing file is resumed (its ids are skipped) only by the filter, "
+                   "model and calibration that wrote it, recorded in OUTPUT.meta.json. One score per output at a time.")
 @click.option("--runtime", type=click.Choice(RUNTIMES), default="auto", show_default=True,
               help="auto: ONNX when an export exists, except for instruction students (torch caches their prompt).")
 @batch_size_option()

@@ -46,13 +46,16 @@ def _option(*names: str, **kwargs):
 @_option("--min-article-tokens", type=int)
 @_option("--max-steps", type=int, help="Stop after N optimizer steps (the schedule still spans --epochs, so --resume continues it).")
 @_option("--max-train-examples", type=int, help="Use only the first N training articles.")
+@_option("--save-every-steps", type=int, help="Also checkpoint every N optimizer steps within an epoch.")
+@_option("--save-every-minutes", type=float,
+         help="Also checkpoint within an epoch once this many minutes passed since the last checkpoint (0: off).")
 @_option("--head", help="Regression head (see `filterforge heads`).")
 @_option("--pooling", help="Default: mean for encoders, last-token for decoders.")
 @_option("--loss", type=click.Choice(LOSSES))
 @_option("--shared-prefix/--no-shared-prefix", help="Run the instruction prompt once per batch (decoders).")
 @click.option("--strategy-option", "strategy_options", multiple=True, help="key=value passed to the strategy (repeatable).")
 @threads_option
-@click.option("--resume", is_flag=True, help="Continue from OUTPUT_DIR/checkpoint.")
+@click.option("--resume", is_flag=True, help="Continue from OUTPUT_DIR/checkpoint (with the settings it was trained with).")
 @click.option("--overwrite", is_flag=True)
 @quiet_option
 def command(filter_id, strategy, include_prompt, strategy_options, **kwargs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from filterforge.data.labels import InvalidRow, check_prepared_row
 from filterforge.errors import FilterforgeError
 from filterforge.filters.spec import FilterSpec
 from filterforge.io import iter_jsonl, read_json, sha256_of_files
@@ -27,6 +28,7 @@ def report_file(data_dir: str | Path) -> Path:
 
 
 def load_split(path: str | Path, spec: FilterSpec, required: bool = True) -> list[dict]:
+    """The rows of one prepared split; a row that breaks the label rules (see `data.labels`) is one error."""
     path = Path(path)
     if not path.exists():
         if required:
@@ -43,9 +45,10 @@ def load_split(path: str | Path, spec: FilterSpec, required: bool = True) -> lis
                 f"{path}:{lineno}: dimensions {names} differ from filter {spec.id}'s {spec.dimension_names}; "
                 f"re-run filterforge prepare {spec.id}"
             )
-        labels = row.get("labels")
-        if not isinstance(labels, list) or len(labels) != len(spec.dimensions):
-            raise FilterforgeError(f"{path}:{lineno}: 'labels' must list {len(spec.dimensions)} scores for {spec.id}")
+        try:
+            check_prepared_row(row, spec, f"{path}:{lineno}")
+        except InvalidRow as exc:
+            raise FilterforgeError(str(exc)) from None
         rows.append(row)
     if required and not rows:
         raise FilterforgeError(f"{path} holds no rows")

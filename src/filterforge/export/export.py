@@ -1,14 +1,17 @@
 """`export`: the whole student as one ONNX graph, checked against torch, optionally quantized.
 
 The export is staged in a temp folder beside the output and renamed into place only when every check
-passed (fp32 parity, then the quantization MAE gate); a failed or killed export leaves nothing behind
-but the temp folder's removal.
+passed (fp32 parity, then the quantization MAE gate); a failed or terminated export removes its temp
+folder. One killed outright (SIGKILL, a crash) cannot, so the folder's name carries the export's pid
+(``.<output>.<pid>.<random>.tmp``) and the next export of the same output removes it once that process
+is gone.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -89,6 +92,31 @@ def check_rows(data_dir: Path, spec: Any) -> tuple[str, list[dict]]:
     return path.stem, rows
 
 
+def _process_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_staging(output: Path) -> None:
+    """Remove the staging folders of ``output`` left by exports whose process is gone."""
+    if not output.parent.is_dir():
+        return
+    pattern = re.compile(rf"\.{re.escape(output.name)}\.(\d+)\.[^.]+\.tmp")
+    for folder in output.parent.iterdir():
+        match = pattern.fullmatch(folder.name)
+        if not match or folder.is_symlink() or not folder.is_dir():
+            continue
+        pid = int(match.group(1))
+        if not _process_is_alive(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            logger.info(f"removed {folder}: staging folder of an export whose process ({pid}) is gone")
+
+
 def prepare_job(run_path: Path, settings: ExportSettings, staging_parent: Path | None = None) -> ExportJob:
     from filterforge.io import ensure_empty_dir
     from filterforge.runs.run import Run
@@ -103,6 +131,7 @@ def prepare_job(run_path: Path, settings: ExportSettings, staging_parent: Path |
     output = Path(settings.output) if settings.output is not None else default_output(run, settings.quantize)
     if output.resolve() in (run.model_dir.resolve(), run.root.resolve()):
         raise FilterforgeError(f"--output {output} would overwrite the run; choose a new folder")
+    remove_stale_staging(output)
     ensure_empty_dir(output, settings.overwrite, "--output")
     split, rows = check_rows(run.data_dir(settings.data_dir), run.filter_spec())
     predictor = load_predictor(run, runtime="torch", device="cpu", threads=settings.threads)
@@ -110,7 +139,7 @@ def prepare_job(run_path: Path, settings: ExportSettings, staging_parent: Path |
     predictor.model.float().eval()
     encoded = predictor.encode(rows)
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.{os.getpid()}.", suffix=".tmp", dir=output.parent))
     return ExportJob(run, settings, output, predictor, split, rows, encoded, staging)
 
 

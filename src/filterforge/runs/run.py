@@ -7,7 +7,6 @@ the training metadata, the calibration, the data split it was trained on, its fi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,25 @@ from filterforge.runs import layout
 from filterforge.runs.calibration import Calibration
 
 
-def _read_info(folder: Path) -> dict[str, Any] | None:
-    path = folder / layout.MODEL_INFO
-    if not path.is_file():
-        return None
+def _read_json(path: Path) -> Any:
+    """A JSON file of a run folder; unreadable or malformed is one error naming the file."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+        return read_json(path)
+    except OSError as exc:
+        raise FilterforgeError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise FilterforgeError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _read_info(folder: Path) -> dict[str, Any] | None:
+    """The folder's ``filterforge.json``; None when it has none, an error naming the file when it is garbage."""
+    path = folder / layout.MODEL_INFO
+    return _read_object(path) if path.is_file() else None
 
 
 def is_export_dir(folder: Path) -> bool:
@@ -129,11 +139,7 @@ class Run:
     def info(self, folder: Path | None = None) -> dict[str, Any]:
         """``filterforge.json`` of the model (or of ``folder``, e.g. one export)."""
         folder = folder or self.weights_dir
-        path = folder / layout.MODEL_INFO
-        info = read_json(path)
-        if not isinstance(info, dict):
-            raise FilterforgeError(f"{path}: expected a JSON object")
-        return info
+        return _read_object(folder / layout.MODEL_INFO)
 
     def _candidates(self, name: str) -> list[Path]:
         folders = [self.root]
@@ -152,10 +158,7 @@ class Run:
         fields later stages need in its ``filterforge.json``)."""
         path = self._first(layout.TRAINING_METADATA)
         if path is not None:
-            data = read_json(path)
-            if not isinstance(data, dict):
-                raise FilterforgeError(f"{path}: expected a JSON object")
-            return data
+            return _read_object(path)
         if self.export_dir is not None:
             return self.info(self.export_dir)
         if required:
@@ -175,7 +178,7 @@ class Run:
         path = self._first(layout.TRAINING_HISTORY)
         if path is None:
             return []
-        history = read_json(path)
+        history = _read_json(path)
         return [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
 
     def data_dir(self, given: str | Path | None = None, required: bool = True) -> Path | None:
@@ -240,7 +243,7 @@ class Run:
         if Path(folder).resolve() == self.root.resolve():
             return
         index = self.root / layout.EVALUATION_INDEX
-        entries = read_json(index) if index.is_file() else []
+        entries = self._evaluation_index()
         entries = [e for e in entries if isinstance(e, str) and Path(e).resolve() != Path(folder).resolve()]
         try:
             write_json(index, entries + [str(Path(folder).resolve())])
@@ -252,11 +255,14 @@ class Run:
         `evaluate --output-dir` recorded."""
         path = self._first(layout.EVALUATION)
         if path is None:
-            index = self.root / layout.EVALUATION_INDEX
-            entries = read_json(index) if index.is_file() else []
-            found = [Path(e) / layout.EVALUATION for e in reversed(entries) if isinstance(e, str)]
+            found = [Path(e) / layout.EVALUATION for e in reversed(self._evaluation_index()) if isinstance(e, str)]
             path = next((p for p in found if p.is_file()), None)
-        return read_json(path) if path is not None else None
+        return _read_object(path) if path is not None else None
+
+    def _evaluation_index(self) -> list[Any]:
+        index = self.root / layout.EVALUATION_INDEX
+        entries = _read_json(index) if index.is_file() else []
+        return entries if isinstance(entries, list) else []
 
     @staticmethod
     def evaluation_file(folder: Path) -> Path:
@@ -266,7 +272,7 @@ class Run:
         path = self._first(layout.BENCH_JSON)
         if path is None:
             return None
-        summary = read_json(path).get("summary")
+        summary = _read_object(path).get("summary")
         if isinstance(summary, dict) and isinstance(summary.get("ms_per_article"), (int, float)):
             return summary
         return None

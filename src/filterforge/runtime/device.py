@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 from typing import Any
 
 from filterforge.errors import FilterforgeError
 
 DEVICES = ("auto", "cpu", "cuda")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> float | None:
+    """CPUs the cgroup CPU quota allows (v2 ``cpu.max``, else v1 ``cpu/cpu.cfs_quota_us``); None when
+    there is no quota or it cannot be read."""
+    v2 = _read_words(root / "cpu.max")
+    if v2 and len(v2) == 2:
+        return _quota(v2[0], v2[1])
+    quota = _read_words(root / "cpu" / "cpu.cfs_quota_us")
+    period = _read_words(root / "cpu" / "cpu.cfs_period_us")
+    if quota and period:
+        return _quota(quota[0], period[0])
+    return None
+
+
+def _read_words(path: Path) -> list[str] | None:
+    try:
+        return path.read_text().split()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _quota(quota: str, period: str) -> float | None:
+    """``max`` or a negative quota (v1's -1) mean no limit."""
+    try:
+        allowed, length = float(quota), float(period)
+    except ValueError:
+        return None
+    if not (allowed > 0 and length > 0 and math.isfinite(allowed / length)):
+        return None
+    return allowed / length
+
+
+def cpu_budget(cgroup_root: Path | None = None) -> tuple[int, str]:
+    """(cores this process may use, what set the number): the CPUs its affinity allows, fewer when a
+    cgroup CPU quota allows less. At least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        cores, source = len(os.sched_getaffinity(0)), "affinity"
+    else:
+        cores, source = os.cpu_count() or 1, "cpu count"
+    limit = cgroup_cpu_limit(cgroup_root or CGROUP_ROOT)
+    if limit is not None and math.floor(limit) < cores:
+        cores, source = math.floor(limit), "cgroup quota"
+    return max(1, cores), source
 
 
 def available_cores() -> int:
-    """Cores this process may use (CPU affinity), at least 1."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    """Cores this process may use (CPU affinity and cgroup CPU quota), at least 1."""
+    return cpu_budget()[0]
+
+
+def choose_threads(given: int | None) -> tuple[int, str]:
+    """(torch CPU threads, where the number came from): ``given`` when set, else :func:`cpu_budget`."""
+    if given:
+        return given, "given"
+    return cpu_budget()
 
 
 def select_device(device: str = "auto") -> str:

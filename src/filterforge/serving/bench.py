@@ -120,15 +120,13 @@ def wanted_runtimes(run: Any, runtimes: Sequence[str] | None) -> list[str]:
 
 def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[int], lengths: Sequence[int],
               threads: int | None, warmup: int, iters: int, device: str, cuda_graphs: bool = False) -> dict[str, Any]:
-    from transformers import AutoConfig
-
     from filterforge.encoding.strategies import model_context_window
     from filterforge.io import atomic_write_text, write_json
     from filterforge.provenance import provenance
     from filterforge.runs.run import Run
     from filterforge.runtime.device import describe_device, select_device, use_threads
     from filterforge.serving import bench_inputs as bi
-    from filterforge.student.sources import load_tokenizer
+    from filterforge.student.sources import load_config, load_tokenizer
 
     threads = use_threads(threads)
     run = Run.open(path)
@@ -139,7 +137,7 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     spec_dir = run.model_dir if run.has_torch_model else run.exports[0]
     strategy = run.strategy(load_tokenizer(spec_dir), spec_dir)
     config = spec_dir / "config.json"
-    window = model_context_window(AutoConfig.from_pretrained(str(spec_dir))) if config.exists() else None
+    window = model_context_window(load_config(spec_dir)) if config.exists() else None
     rows, source = bi.benchmark_rows(run.data_dir(required=False), strategy.filter_spec)
     usable, skipped = bi.benchmarkable_lengths(strategy, lengths, window)
     for note in skipped:
@@ -148,10 +146,11 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
         raise FilterforgeError(f"no benchmarkable --lengths for {path}: " + "; ".join(skipped))
     stream = bi.token_stream(strategy, rows, max(batch_sizes) * max(usable) + 1)
     machine = describe_device(torch_device)
+    scorers = scorers_to_time(run, wanted, torch_device, threads, cuda_graphs)
     logger.info(f"bench {path}: runtimes {', '.join(wanted)}; batch sizes {list(batch_sizes)}; lengths {usable}; "
                 f"threads {threads}; warmup {warmup}, iters {iters}; tokens from {source}")
     results = []
-    for scorer in scorers_to_time(run, wanted, torch_device, threads, cuda_graphs):
+    for scorer in scorers:
         results += time_all(scorer, strategy, stream, usable, batch_sizes, warmup, iters)
     report = {
         "results": results, "summary": choose_summary(results, usable, machine),

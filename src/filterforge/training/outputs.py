@@ -68,6 +68,7 @@ def metadata(trainer: Any, stopped_by: str | None, started: float, peak_mb: floa
         "seed": c.seed, "data_dir": str(trainer.data_dir), "data_hash": data_hash(trainer.data_dir),
         "train_label_means": trainer.train_means,
         "device": trainer.device, "precision": trainer.precision,
+        "threads": trainer.threads, "threads_source": trainer.threads_source,
         "wall_time_seconds": round(time.time() - started, 2), "train_seconds": round(seconds, 2),
         "articles_per_second": round(progress["articles_seen"] / seconds, 3) if seconds else None,
         "tokens_per_second": round(progress["tokens_seen"] / seconds, 1) if seconds else None,

@@ -21,7 +21,7 @@ from typing import Any
 from filterforge.errors import FilterforgeError
 from filterforge.io import ensure_empty_dir, write_json
 from filterforge.runs import layout
-from filterforge.training.config import LOSSES, TrainConfig
+from filterforge.training.config import LOSSES, RESUME_SETTINGS, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -77,25 +77,24 @@ class Trainer:
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self) -> None:
-        from transformers import AutoConfig
-
         from filterforge.data.splits import default_data_dir, load_split, split_file
         from filterforge.encoding.strategies import model_context_window
         from filterforge.filters.spec import resolve_filter
         from filterforge.plugins.manager import get_heads, get_poolings, get_strategies, lookup
-        from filterforge.runtime.device import select_device, use_threads
-        from filterforge.student.sources import load_tokenizer, resolve_model
+        from filterforge.runtime.device import choose_threads, select_device, use_threads
+        from filterforge.student.model import default_pooling
+        from filterforge.student.sources import load_config, load_tokenizer, resolve_model
 
         c = self.config
-        use_threads(c.threads)
+        c.validate()
+        self.threads, self.threads_source = choose_threads(c.threads)
+        use_threads(self.threads)
         self.spec = resolve_filter(c.filter_id)
         strategy_cls = lookup("strategy", c.strategy, get_strategies())
         lookup("head", c.head, get_heads())
         if c.pooling:
             lookup("pooling", c.pooling, get_poolings())
         _loss_fn(c.loss)
-        if c.warmup_steps is not None and c.warmup_ratio is not None:
-            raise FilterforgeError("give --warmup-steps or --warmup-ratio, not both")
         self.data_dir = Path(c.data_dir) if c.data_dir else default_data_dir(self.spec)
         if not self.data_dir.is_dir():
             raise FilterforgeError(
@@ -108,6 +107,7 @@ class Trainer:
             if not self.checkpoint_dir.exists():
                 raise FilterforgeError(f"--resume: no checkpoint in {self.checkpoint_dir}")
         else:
+            self._refuse_unfinished_run()
             ensure_empty_dir(self.output_dir, c.overwrite)
         self.train_rows = load_split(split_file(self.data_dir, "train"), self.spec)
         if c.max_train_examples:
@@ -121,9 +121,42 @@ class Trainer:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token or self.tokenizer.unk_token
         self.strategy = strategy_cls(self.spec, self.tokenizer, c.strategy_options)
-        window = model_context_window(AutoConfig.from_pretrained(str(self.model_path)))
+        model_config = load_config(self.model_path)
+        window = model_context_window(model_config)
         self.max_length = c.max_length or self.strategy.default_max_length(window)
         self.strategy.check_budget(self.max_length, c.min_article_tokens, window)
+        self.pooling = c.pooling or default_pooling(model_config)
+        self.settings = self.resume_settings()
+        if c.resume:
+            self._refuse_changed_settings()
+
+    def resume_settings(self) -> dict[str, Any]:
+        """The settings recorded in every checkpoint, which a --resume must repeat."""
+        from filterforge.data.splits import data_hash
+
+        chosen = {name: getattr(self.config, name) for name in RESUME_SETTINGS}
+        return {**chosen, "filter": self.spec.id, "max_length": self.max_length, "pooling": self.pooling,
+                "strategy_options": self.strategy.settings, "data_hash": data_hash(self.data_dir)}
+
+    def _refuse_changed_settings(self) -> None:
+        from filterforge.training.checkpoint import recorded_settings, settings_changes
+
+        recorded = recorded_settings(self.checkpoint_dir)
+        changes = settings_changes(recorded, self.settings) if recorded else []
+        if changes:
+            raise FilterforgeError(
+                f"--resume: the checkpoint in {self.checkpoint_dir} was trained with other settings: "
+                f"{', '.join(changes)} (repeat the original settings, or start over with --overwrite)"
+            )
+
+    def _refuse_unfinished_run(self) -> None:
+        from filterforge.training.checkpoint import STATE_FILE
+
+        if not self.config.overwrite and (self.checkpoint_dir / STATE_FILE).exists():
+            raise FilterforgeError(
+                f"output dir {self.output_dir} already holds a training checkpoint "
+                f"(add --resume to continue that run, or --overwrite to start over)"
+            )
 
     def encode(self) -> None:
         from filterforge.encoding.strategies import budget_statistics
@@ -227,15 +260,31 @@ class Trainer:
         self.loss_fn = _loss_fn(c.loss)
         self.history: list[dict[str, Any]] = []
         self.progress = {"epoch": 0, "batch_in_epoch": 0, "global_step": 0, "best_val_mae": None, "best_epoch": None,
-                         "epochs_without_improvement": 0, "train_seconds": 0.0, "articles_seen": 0, "tokens_seen": 0}
+                         "epochs_without_improvement": 0, "train_seconds": 0.0, "articles_seen": 0, "tokens_seen": 0,
+                         "epoch_losses": []}
         self.best_state = None
         if c.resume:
             self.progress, self.best_state = ckpt.load_checkpoint(self.checkpoint_dir, self.model, *self.optimizer_state)
-            self.history = _read_history(self.output_dir)
+            self.progress.setdefault("epoch_losses", [])  # a checkpoint from before they were kept
+            self.history = _read_history(self.output_dir, self.progress["epoch"])
+        created = not self.output_dir.exists()
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            stopped_by = self.train_epochs()
+        except BaseException:
+            if created and not any(self.output_dir.iterdir()):
+                self.output_dir.rmdir()  # a run refused before its first checkpoint leaves nothing behind
+            raise
+        if self.best_state is None:
+            self.validate_partial_epoch()
+        return finish(self, stopped_by, started, peak_memory_mb(self.device))
+
+    def train_epochs(self) -> str | None:
+        """Every remaining epoch; returns why training stopped early, if it did."""
         self._log_header()
+        self._last_save = time.monotonic()
         stopped_by = None
-        for epoch in range(self.progress["epoch"], c.epochs):
+        for epoch in range(self.progress["epoch"], self.config.epochs):
             losses, stopped_by = self.train_epoch(epoch)
             if stopped_by is None:
                 stopped_by = self.end_epoch(epoch, losses)
@@ -243,9 +292,7 @@ class Trainer:
                 break
         if stopped_by == "max_steps" and self.progress["batch_in_epoch"]:
             self.save_checkpoint()
-        if self.best_state is None:
-            self.validate_partial_epoch()
-        return finish(self, stopped_by, started, peak_memory_mb(self.device))
+        return stopped_by
 
     def train_epoch(self, epoch: int) -> tuple[list[float], str | None]:
         """Train from the saved position to the end of ``epoch``; stops early at --max-steps."""
@@ -255,24 +302,46 @@ class Trainer:
         batches = training_batches([len(e.input_ids) for e in self.train_encoded], c.batch_size,
                                    random.Random(c.seed * 1000 + epoch))
         self.model.train()
-        losses: list[float] = []
+        losses = self.progress["epoch_losses"]  # kept in checkpoints, so a resumed epoch's mean loss is whole
         bar = _progress_bar(len(batches), f"epoch {epoch + 1}/{c.epochs}", not c.quiet and sys.stderr.isatty(),
                             self.progress["batch_in_epoch"])
-        epoch_start = time.time()
+        self._clock = time.time()
         stopped_by = None
         try:
             for batch_index in range(self.progress["batch_in_epoch"], len(batches)):
+                step_before = self.progress["global_step"]
                 losses.append(self.train_step(epoch, batch_index, batches))
-                self._update_bar(bar, losses, epoch_start)
+                self._update_bar(bar, losses)
                 last_of_epoch = batch_index + 1 == len(batches)
                 if c.max_steps and self.progress["global_step"] >= c.max_steps and not last_of_epoch:
                     stopped_by = "max_steps"
                     break
+                if self.progress["global_step"] > step_before and not last_of_epoch and self._checkpoint_due():
+                    self._save_mid_epoch(epoch, len(batches))
         finally:
             if bar is not None:
                 bar.close()
-        self.progress["train_seconds"] += time.time() - epoch_start  # validation time is not training time
+        self._count_train_time()
         return losses, stopped_by
+
+    def _checkpoint_due(self) -> bool:
+        """At an optimizer step: is a --save-every-steps or --save-every-minutes checkpoint due?"""
+        c = self.config
+        if c.save_every_steps and self.progress["global_step"] % c.save_every_steps == 0:
+            return True
+        return bool(c.save_every_minutes) and time.monotonic() - self._last_save >= c.save_every_minutes * 60
+
+    def _save_mid_epoch(self, epoch: int, batches: int) -> None:
+        self._count_train_time()
+        self.save_checkpoint()
+        logger.info(f"  checkpoint at step {self.progress['global_step']} "
+                    f"(epoch {epoch + 1}, batch {self.progress['batch_in_epoch']}/{batches})")
+
+    def _count_train_time(self) -> None:
+        """Add the time since the last call to the training time (validation time is not training time)."""
+        now = time.time()
+        self.progress["train_seconds"] += now - self._clock
+        self._clock = now
 
     def train_step(self, epoch: int, batch_index: int, batches: list[list[int]]) -> float:
         import torch
@@ -321,10 +390,10 @@ class Trainer:
             self.best_state = ckpt.trainable_state(self.model)
         else:
             self.progress["epochs_without_improvement"] += 1
-        self.progress.update(epoch=epoch + 1, batch_in_epoch=0)
+        self.progress.update(epoch=epoch + 1, batch_in_epoch=0, epoch_losses=[])
         self._log_epoch(entry, improved)
+        write_json(self.output_dir / layout.TRAINING_HISTORY, self.history)  # before the checkpoint: see _read_history
         self.save_checkpoint()
-        write_json(self.output_dir / layout.TRAINING_HISTORY, self.history)
         if c.early_stopping_patience and self.progress["epochs_without_improvement"] >= c.early_stopping_patience:
             return "early_stopping"
         if c.max_steps and self.progress["global_step"] >= c.max_steps and epoch + 1 < c.epochs:
@@ -344,13 +413,15 @@ class Trainer:
     def save_checkpoint(self) -> None:
         from filterforge.training import checkpoint as ckpt
 
-        ckpt.save_checkpoint(self.checkpoint_dir, self.model, *self.optimizer_state, self.best_state, self.progress)
+        ckpt.save_checkpoint(self.checkpoint_dir, self.model, *self.optimizer_state, self.best_state, self.progress,
+                             self.settings)
+        self._last_save = time.monotonic()
 
     # -- printing ---------------------------------------------------------------------------
-    def _update_bar(self, bar: Any, losses: list[float], epoch_start: float) -> None:
+    def _update_bar(self, bar: Any, losses: list[float]) -> None:
         if bar is None:
             return
-        elapsed = self.progress["train_seconds"] + time.time() - epoch_start
+        elapsed = self.progress["train_seconds"] + time.time() - self._clock
         bar.set_postfix(loss=f"{statistics.fmean(losses[-20:]):.3f}",
                         art_s=f"{self.progress['articles_seen'] / max(elapsed, 1e-9):.1f}")
         bar.update(1)
@@ -375,11 +446,14 @@ class Trainer:
         )
 
 
-def _read_history(output_dir: Path) -> list[dict]:
+def _read_history(output_dir: Path, epochs_done: int) -> list[dict]:
+    """The history of the epochs the checkpoint holds (a kill between writing the history and the
+    checkpoint, or a partial-epoch entry, leaves entries the resumed run writes again)."""
     from filterforge.io import read_json
 
     path = output_dir / layout.TRAINING_HISTORY
-    return read_json(path) if path.exists() else []
+    history = read_json(path) if path.exists() else []
+    return [entry for entry in history if not entry.get("partial_epoch") and entry["epoch"] <= epochs_done]
 
 
 def _progress_bar(total: int, desc: str, enabled: bool, initial: int):
