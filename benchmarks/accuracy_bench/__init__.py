@@ -26,7 +26,7 @@ CPU budget (the full run must finish on 2 cores in <= 45 minutes), settings in `
 
 Modules: ``config`` (datasets, students, profiles), ``splits`` (the shared split), ``baselines``,
 ``students`` (filterforge's training and prediction calls) and ``student_jobs`` (budget, time
-guard, scoring), ``scoring`` (metrics from ``filterforge.evaluation.metrics``), ``evidence`` and
+guard, scoring), ``scoring`` (metrics from ``filterforge.metrics``), ``evidence`` and
 ``target`` (why the target is met or missed), ``report`` (JSON and markdown), ``runner`` (the run)
 and ``cli``.
 """

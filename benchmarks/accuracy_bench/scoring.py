@@ -1,4 +1,4 @@
-"""Test-set scores of one method, built from filterforge.evaluation.metrics.
+"""Test-set scores of one method, built from filterforge.metrics.
 
 The benchmark's own conventions on top of the library: predictions are clipped to the 0-10 score
 range, Recall@k takes the top ``TOP_SHARE`` of test articles, and filters with several tiers report
@@ -27,7 +27,7 @@ def clipped_mae(pred: Any, gold: np.ndarray) -> float:
 
 def mean_spearman(pred: np.ndarray, gold: np.ndarray) -> float | None:
     """Mean over dimensions of Spearman's rho; dimensions where either side is constant are left out."""
-    from filterforge.evaluation.metrics import mean_of_defined, spearman_by_dimension
+    from filterforge.metrics import mean_of_defined, spearman_by_dimension
 
     columns = [str(index) for index in range(gold.shape[1])]
     return mean_of_defined(list(spearman_by_dimension(pred, gold, columns).values()))
@@ -35,7 +35,7 @@ def mean_spearman(pred: np.ndarray, gold: np.ndarray) -> float | None:
 
 def recall_at_top(pred: np.ndarray, gold: np.ndarray, spec: Any, share: float = TOP_SHARE) -> dict[str, Any]:
     """Share of the oracle's top-k articles (weighted average) that are also the prediction's top k."""
-    from filterforge.evaluation.metrics import recall_at_k, weighted_relevance
+    from filterforge.metrics import recall_at_k, weighted_relevance
 
     n = len(gold)
     k = max(1, round(share * n))
@@ -46,7 +46,7 @@ def recall_at_top(pred: np.ndarray, gold: np.ndarray, spec: Any, share: float = 
 
 
 def tier_accuracy(pred: np.ndarray, gold: np.ndarray, spec: Any) -> float:
-    from filterforge.evaluation.metrics import tier_metrics
+    from filterforge.metrics import tier_metrics
 
     tiers, _, _ = tier_metrics(pred, gold, spec)
     return tiers["accuracy"]
@@ -58,7 +58,7 @@ def has_tiers(spec: Any) -> bool:
 
 
 def score_predictions(pred: Any, gold: np.ndarray, spec: Any, train_means: np.ndarray, seed: int) -> dict[str, Any]:
-    from filterforge.evaluation.metrics import bootstrap_mae_interval, per_article_errors, regression_metrics
+    from filterforge.metrics import bootstrap_mae_interval, per_article_errors, regression_metrics
 
     pred = clip_scores(pred, gold)
     metrics = regression_metrics(pred, gold, spec.dimension_names, train_means.tolist())
@@ -73,7 +73,7 @@ def score_predictions(pred: Any, gold: np.ndarray, spec: Any, train_means: np.nd
 
 def paired_mae_ratio_interval(pred_a: np.ndarray, pred_b: np.ndarray, gold: np.ndarray, seed: int) -> list[float]:
     """95 % interval of MAE(a) / MAE(b) over the same resampled test articles."""
-    from filterforge.evaluation.metrics import paired_ratio_interval, per_article_errors
+    from filterforge.metrics import paired_ratio_interval, per_article_errors
 
     return paired_ratio_interval(per_article_errors(pred_a, gold), per_article_errors(pred_b, gold), seed,
                                  BOOTSTRAP_SAMPLES)

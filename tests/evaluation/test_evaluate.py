@@ -152,7 +152,7 @@ def test_expectations_decide_pass_and_fail(runner, runs, demo_splits, tmp_path):
 
 
 def test_ranking_metrics_reward_finding_the_top_articles():
-    from filterforge.evaluation.metrics import ranking_metrics
+    from filterforge.metrics import ranking_metrics
 
     rng = np.random.default_rng(0)
     gold = rng.uniform(0, 10, size=(40, 3))
@@ -261,3 +261,35 @@ def test_compare_finds_evaluations_written_elsewhere(runner, runs, demo_splits, 
     comparison = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     assert all(r["evaluated"] and r["test_mae"] is not None for r in comparison["runs"])
     assert "not evaluated" not in next(row for row in comparison["table"] if row["row"] == "test MAE")["cells"]
+
+
+def test_compare_adds_baselines_fitted_on_the_runs_train_split(runner, runs, demo_splits, tmp_path):
+    """Mean predictor and TF-IDF + ridge rows on the same test file, cached beside the data, and a check
+    of the chosen student against them with a paired bootstrap interval; --no-baselines leaves them out."""
+    data = shutil.copytree(demo_splits, tmp_path / "data")
+    copies = {}
+    for name, path in runs.items():
+        copies[name] = shutil.copytree(path, tmp_path / name)
+        meta_path = copies[name] / "training_metadata.json"
+        meta = json.loads(meta_path.read_text())
+        meta_path.write_text(json.dumps({**meta, "data_dir": str(data)}))  # a private copy: the cache goes there
+        result = invoke(runner, ["evaluate", copies[name], "--test-data", data / "test.jsonl"])
+        assert result.exit_code == 0, result.output
+    result = invoke(runner, ["compare", *copies.values(), "--output", tmp_path / "cmp" / "report.md", "--speed-articles", "2"])
+    assert result.exit_code == 0, result.output
+    comparison = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    names = [r["name"] for r in comparison["runs"]]
+    assert names[2:] == ["baseline: mean", "baseline: tfidf-ridge"] and [r["baseline"] for r in comparison["runs"]] == [False, False, True, True]
+    test_row = next(row for row in comparison["table"] if row["row"] == "test MAE")
+    assert all(value is not None for value in test_row["values"])
+    checks = comparison["decision"]["baselines"]["checks"]
+    assert {c["baseline"] for c in checks} == {"baseline: mean", "baseline: tfidf-ridge"}
+    assert all(c["basis"] == "test" and len(c["ratio_ci95"]) == 2 for c in checks)
+    assert "baselines:" in result.output and (data / ".filterforge-baselines").is_dir()
+    assert "Baselines:" in (tmp_path / "cmp" / "report.md").read_text()
+
+    result = invoke(runner, ["compare", *copies.values(), "--output", tmp_path / "plain" / "report.md",
+                             "--speed-articles", "2", "--no-baselines"])
+    assert result.exit_code == 0, result.output
+    plain = json.loads((tmp_path / "plain" / "comparison.json").read_text())
+    assert [r["name"] for r in plain["runs"]] == names[:2] and "baselines" not in plain["decision"]

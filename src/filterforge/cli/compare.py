@@ -19,9 +19,11 @@ from filterforge.errors import FilterforgeError
 @click.option("--measure", is_flag=True, help="Measure inference speed here even when every run has bench.json.")
 @click.option("--speed-data", type=click.Path(dir_okay=False), help="Articles to time (default: the first run's val.jsonl).")
 @click.option("--speed-articles", type=int, default=16, show_default=True, help="How many articles to time.")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="Add the mean predictor and TF-IDF + ridge, fitted on the runs' train split (cached beside the data).")
 @device_option
 @threads_option
-def command(run_dirs, output, max_slowdown, measure, speed_data, speed_articles, device, threads):
+def command(run_dirs, output, max_slowdown, measure, speed_data, speed_articles, baselines, device, threads):
     """Compare two or more runs: the seed's decision table, a verdict and the rule that decided."""
     from filterforge.evaluation.compare import COMPARISON_FILE, PLOT_FILE, compare
     from filterforge.runtime.device import use_threads
@@ -29,7 +31,7 @@ def command(run_dirs, output, max_slowdown, measure, speed_data, speed_articles,
     use_threads(threads)
     if speed_articles <= 0:
         raise FilterforgeError(f"--speed-articles must be > 0, got {speed_articles}")
-    result = compare(run_dirs, output, max_slowdown, measure, speed_data, speed_articles, device)
+    result = compare(run_dirs, output, max_slowdown, measure, speed_data, speed_articles, device, baselines)
     for line in result["warnings"]:
         click.echo(line)
     names = [r["name"] for r in result["runs"]]
@@ -41,4 +43,6 @@ def command(run_dirs, output, max_slowdown, measure, speed_data, speed_articles,
     click.echo(f"verdict: {decision['verdict']} ({Path(decision['chosen_run']).name})")
     click.echo(f"rule: {decision['rule']}")
     click.echo(f"hypothesis: {decision['hypothesis']}")
+    if decision.get("baselines"):
+        click.echo(f"baselines: {decision['baselines']['text']}")
     click.echo(f"wrote {output}, {Path(output).parent / COMPARISON_FILE}, {Path(output).parent / PLOT_FILE}")

@@ -14,7 +14,7 @@ from filterforge.errors import FilterforgeError
 
 
 def _split_metrics(pred: Any, gold: Any, names: Sequence[str], means: Sequence[float]) -> dict[str, Any]:
-    from filterforge.evaluation.metrics import regression_metrics
+    from filterforge.metrics import regression_metrics
 
     m = regression_metrics(pred, gold, names, means)
     return {key: m[key] for key in ("n", "mae", "rmse", "per_dimension_mae", "mean_predictor_mae")}

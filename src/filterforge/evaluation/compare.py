@@ -23,7 +23,8 @@ PLOT_FILE = "mode_comparison.png"
 
 
 def run_entry(r: RunSummary) -> dict[str, Any]:
-    return {"name": r.name, "path": str(r.path), "strategy": r.strategy, "model": r.metadata.get("model_name"),
+    return {"name": r.name, "path": str(r.path), "baseline": r.is_baseline, "strategy": r.strategy,
+            "model": r.metadata.get("model_name"),
             "validation_mae": r.val_mae, "validation_mean_predictor_mae": r.val_baseline,
             "test_mae": r.test_mae, "test_mean_predictor_mae": r.test_baseline, "evaluated": r.evaluation is not None,
             "train_seconds": r.metadata.get("train_seconds"), "training_peak_memory_mb": r.metadata.get("peak_memory_mb"),
@@ -34,9 +35,30 @@ def run_entry(r: RunSummary) -> dict[str, Any]:
             "seed": r.metadata.get("seed"), "data_hash": r.metadata.get("data_hash")}
 
 
+def add_baselines(runs: list[RunSummary], decision: dict[str, Any], speed_info: dict[str, Any], speed_data: str | None,
+                  count: int, device: str) -> list[RunSummary]:
+    """Baseline rows (mean predictor, TF-IDF + ridge) with their speed measured here, and the check of
+    the chosen student against them in ``decision["baselines"]``."""
+    from filterforge.evaluation.baseline_rows import baseline_check, baseline_summaries
+    from filterforge.evaluation.comparison import measure_speed, speed_articles
+
+    baselines, note = baseline_summaries(runs)
+    if baselines:
+        articles, _ = speed_articles(runs, speed_data, count)
+        for baseline in baselines:
+            baseline.speed = measure_speed(baseline, articles, device)
+            baseline.speed.update(ms_per_article=baseline.speed["ms_per_article_batch1"], runtime="baseline",
+                                  batch_size=1, length="whole article")
+        speed_info["baselines"] = "baseline speeds are measured here (batch 1) on the same articles"
+    chosen = next(r for r in runs if str(r.path) == decision["chosen_run"])
+    decision["baselines"] = {"note": note, **(baseline_check(chosen, baselines) or {"checks": [], "text": note})}
+    return baselines
+
+
 def compare(paths: Sequence[str], output: str | Path, max_slowdown: float = 3.0, measure: bool = False,
-            speed_data: str | None = None, speed_articles_count: int = 16, device: str = "auto") -> dict[str, Any]:
-    from filterforge.evaluation.plots import plot_mode_comparison
+            speed_data: str | None = None, speed_articles_count: int = 16, device: str = "auto",
+            baselines: bool = True) -> dict[str, Any]:
+    from filterforge.plots import plot_mode_comparison
     from filterforge.provenance import provenance
 
     if max_slowdown <= 0:
@@ -47,10 +69,12 @@ def compare(paths: Sequence[str], output: str | Path, max_slowdown: float = 3.0,
         raise FilterforgeError(f"--output {output} is a directory; give a file name such as {output / 'report.md'}")
     speed_info = collect_speed(runs, measure, speed_data, speed_articles_count, device)
     warnings = warnings_for(runs)
-    table = build_rows(runs, speed_info)
-    dim_basis, dims = dimension_rows(runs)
     decision = decide_all(runs, max_slowdown)
-    report = render_report(runs, warnings, table, dim_basis, dims, speed_info, decision)
+    rows = runs + (add_baselines(runs, decision, speed_info, speed_data, speed_articles_count, device) if baselines else [])
+    table = build_rows(rows, speed_info)
+    dim_basis, dims = dimension_rows(rows)
+    report = render_report(rows, warnings, table, dim_basis, dims, speed_info, decision)
+    runs = rows
     comparison = {
         "filter": runs[0].metadata.get("filter"),
         "runs": [run_entry(r) for r in runs],

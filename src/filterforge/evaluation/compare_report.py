@@ -101,7 +101,9 @@ def render_report(runs: Sequence[RunSummary], warnings: list[str], table: list[d
     lines += [f"**Verdict: {decision['verdict']}** ({Path(decision['chosen_run']).name})", "",
               f"- Rule that decided: {decision['rule']}",
               f"- Hypothesis that held: **{decision['hypothesis']}**" + (f" — {decision['hypothesis_reason']}" if decision.get("hypothesis_reason") else ""),
-              f"- Inference speed: {speed_info['note']}; machine: {speed_info['machine']}",
+              *([f"- Baselines: {decision['baselines']['text']} ({decision['baselines']['note']})"] if decision.get("baselines") else []),
+              f"- Inference speed: {speed_info['note']}; machine: {speed_info['machine']}"
+              + (f"; {speed_info['baselines']}" if speed_info.get("baselines") else ""),
               f"- Inference memory: {_memory_kind(runs, speed_info)}", ""]
     lines += ["## Runs", ""]
     for run in runs:

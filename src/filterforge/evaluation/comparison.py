@@ -33,6 +33,8 @@ class RunSummary:
     bench: dict[str, Any] | None
     val_per_dimension_mae: dict[str, float] | None
     speed: dict[str, Any] = field(default_factory=dict)
+    is_baseline: bool = False
+    test_errors: dict[str, float] | None = None  # per-article test errors by id, for paired bootstraps
 
     @property
     def path(self) -> Path:

@@ -22,7 +22,7 @@ def evaluate(target: str | Path, test_data: str | Path, edge_cases: str | Path |
     from filterforge.data.labels import load_labelled_rows
     from filterforge.encoding.strategies import budget_statistics
     from filterforge.evaluation import edge_cases as edge
-    from filterforge.evaluation.metrics import DEFAULT_K, ranking_metrics, split_metrics, tier_metrics
+    from filterforge.metrics import DEFAULT_K, ranking_metrics, split_metrics, tier_metrics
     from filterforge.io import sha256_of_files
     from filterforge.provenance import provenance
     from filterforge.runs.run import Run
@@ -95,7 +95,7 @@ def check_edge_cases(scorer: Any, cases: Sequence[Any], path: str | Path) -> dic
 
 def write_outputs(out: Path, result: dict, rows: list[dict], gold: Any, pred: Any, raw: Any,
                   oracle_tiers: list, predicted_tiers: list, spec: Any) -> None:
-    from filterforge.evaluation.plots import plot_per_dimension_mae, plot_pred_vs_oracle
+    from filterforge.plots import plot_per_dimension_mae, plot_pred_vs_oracle
     from filterforge.io import write_json, write_jsonl
 
     names = spec.dimension_names

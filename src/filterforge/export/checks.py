@@ -70,7 +70,7 @@ def quantization_gate(torch_predictor: Any, quantized: Any, mode: str, encoded: 
     """MAE of the torch student and of the quantized graph on the same split; refuse a rise above the limit."""
     import numpy as np
 
-    from filterforge.evaluation.metrics import regression_metrics
+    from filterforge.metrics import regression_metrics
 
     gold = np.asarray([row["labels"] for row in rows], dtype=np.float64)
     means = metadata.get("train_label_means") or gold.mean(0).tolist()

@@ -126,6 +126,8 @@ def prepare_job(run_path: Path, settings: ExportSettings, staging_parent: Path |
     if settings.keep_fp32 and settings.quantize != "int8":
         raise FilterforgeError("--keep-fp32 applies to --quantize int8 only")
     run = Run.open(run_path)
+    if run.is_text_baseline:
+        raise FilterforgeError(f"{run_path} is a text baseline (no network to export to ONNX); score it as it is")
     if not run.has_torch_model:
         raise FilterforgeError(f"{run_path} holds no torch model to export (expected {run.root / layout.MODEL_DIR})")
     output = Path(settings.output) if settings.output is not None else default_output(run, settings.quantize)

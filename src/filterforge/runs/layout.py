@@ -38,3 +38,5 @@ MODEL_CARD = "README.md"
 DEPLOYMENT = "deployment.json"
 # Run files a deployed model folder carries (training_metadata.json is required).
 DEPLOYED_RUN_FILES = (TRAINING_METADATA, EVALUATION, CALIBRATION_REPORT, BENCH_JSON)
+# A model folder of a baseline that is not a neural network (TF-IDF + ridge, the mean predictor).
+BASELINE_FORMAT = "baseline"

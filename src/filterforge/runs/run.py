@@ -117,6 +117,12 @@ class Run:
         return self.model_dir is not None and self.model_dir == self.root / layout.MODEL_DIR
 
     @property
+    def is_text_baseline(self) -> bool:
+        """A TF-IDF or mean-predictor baseline: scored by its own model, no network, no ONNX."""
+        return (self.model_dir is not None and self.export_dir is None
+                and self.info(self.model_dir).get("format") == layout.BASELINE_FORMAT)
+
+    @property
     def has_torch_model(self) -> bool:
         return self.model_dir is not None and (self.model_dir / layout.MODEL_WEIGHTS).is_file()
 
@@ -250,14 +256,34 @@ class Run:
         except OSError:
             pass  # a read-only run folder: compare is told with --output-dir where the evaluation is
 
-    def evaluation(self) -> dict[str, Any] | None:
-        """The run's test evaluation: ``evaluation.json`` in the run folder, else the newest one that
-        `evaluate --output-dir` recorded."""
+    def evaluation_path(self) -> Path | None:
+        """Where the run's test evaluation is: ``evaluation.json`` in the run folder, else the newest one
+        that `evaluate --output-dir` recorded."""
         path = self._first(layout.EVALUATION)
         if path is None:
             found = [Path(e) / layout.EVALUATION for e in reversed(self._evaluation_index()) if isinstance(e, str)]
             path = next((p for p in found if p.is_file()), None)
+        return path
+
+    def evaluation(self) -> dict[str, Any] | None:
+        path = self.evaluation_path()
         return _read_object(path) if path is not None else None
+
+    def test_errors(self) -> dict[str, float] | None:
+        """Each test article's mean absolute error over the dimensions (from the evaluation's
+        ``predictions.jsonl``), by article id: what paired bootstraps resample."""
+        from filterforge.io import iter_jsonl
+
+        path = self.evaluation_path()
+        predictions = path.parent / layout.PREDICTIONS if path is not None else None
+        if predictions is None or not predictions.is_file():
+            return None
+        errors = {}
+        for _, row in iter_jsonl(predictions):
+            oracle, predicted = row.get("oracle") or {}, row.get("predicted") or {}
+            if oracle and oracle.keys() == predicted.keys():
+                errors[str(row.get("id"))] = sum(abs(predicted[k] - oracle[k]) for k in oracle) / len(oracle)
+        return errors or None
 
     def _evaluation_index(self) -> list[Any]:
         index = self.root / layout.EVALUATION_INDEX

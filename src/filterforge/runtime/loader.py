@@ -37,6 +37,13 @@ def load_predictor(run: Any, runtime: str = "auto", device: str = "auto", thread
     first export (or ``export_dir``)."""
     from filterforge.runtime.device import use_threads
 
+    if run.is_text_baseline and export_dir is None:
+        if runtime == "onnx":
+            raise FilterforgeError(f"--runtime onnx: {run.root} is a text baseline (no network, no ONNX export); "
+                                   "score it with --runtime auto")
+        from filterforge.runtime.baseline_predictor import BaselinePredictor
+
+        return BaselinePredictor.from_run(run, batch_size)
     chosen = "onnx" if export_dir is not None else choose_runtime(run, runtime, cuda_graphs)
     if chosen == "onnx":
         from filterforge.runtime.onnx_predictor import OnnxPredictor

@@ -104,7 +104,7 @@ def markdown_table(results: Sequence[dict], machine: str) -> str:
 
 
 def wanted_runtimes(run: Any, runtimes: Sequence[str] | None) -> list[str]:
-    available = {"torch": run.has_torch_model, "onnx": bool(run.exports)}
+    available = {"torch": run.has_torch_model or run.is_text_baseline, "onnx": bool(run.exports)}
     if not any(available.values()):
         raise FilterforgeError(f"{run.root} holds neither a torch model (model/) nor an ONNX export (onnx/)")
     default = ["onnx"] if run.export_dir is not None else [r for r in RUNTIMES if available[r]]
@@ -124,6 +124,7 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     from filterforge.io import atomic_write_text, write_json
     from filterforge.provenance import provenance
     from filterforge.runs.run import Run
+    from filterforge.runtime.baseline_predictor import WholeArticle
     from filterforge.runtime.device import describe_device, select_device, use_threads
     from filterforge.serving import bench_inputs as bi
     from filterforge.student.sources import load_config, load_tokenizer
@@ -134,24 +135,30 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     if cuda_graphs and "torch" not in wanted:
         raise FilterforgeError("--cuda-graphs times the torch runtime; add torch to --runtime")
     torch_device = select_device(device)
-    spec_dir = run.model_dir if run.has_torch_model else run.exports[0]
-    strategy = run.strategy(load_tokenizer(spec_dir), spec_dir)
-    config = spec_dir / "config.json"
-    window = model_context_window(load_config(spec_dir)) if config.exists() else None
-    rows, source = bi.benchmark_rows(run.data_dir(required=False), strategy.filter_spec)
-    usable, skipped = bi.benchmarkable_lengths(strategy, lengths, window)
+    if run.is_text_baseline:
+        strategy, usable, skipped = WholeArticle(run.filter_spec()), list(lengths), []
+        rows, source = bi.benchmark_rows(run.data_dir(required=False), strategy.filter_spec)
+        make = lambda batch_size, length: bi.text_inputs(rows, batch_size, length)  # noqa: E731
+    else:
+        spec_dir = run.model_dir if run.has_torch_model else run.exports[0]
+        strategy = run.strategy(load_tokenizer(spec_dir), spec_dir)
+        config = spec_dir / "config.json"
+        window = model_context_window(load_config(spec_dir)) if config.exists() else None
+        rows, source = bi.benchmark_rows(run.data_dir(required=False), strategy.filter_spec)
+        usable, skipped = bi.benchmarkable_lengths(strategy, lengths, window)
+        stream = bi.token_stream(strategy, rows, max(batch_sizes) * max(usable) + 1) if usable else []
+        make = lambda batch_size, length: bi.make_inputs(strategy, stream, batch_size, length)  # noqa: E731
     for note in skipped:
         logger.info(f"  skipped {note}")
     if not usable:
         raise FilterforgeError(f"no benchmarkable --lengths for {path}: " + "; ".join(skipped))
-    stream = bi.token_stream(strategy, rows, max(batch_sizes) * max(usable) + 1)
     machine = describe_device(torch_device)
     scorers = scorers_to_time(run, wanted, torch_device, threads, cuda_graphs)
     logger.info(f"bench {path}: runtimes {', '.join(wanted)}; batch sizes {list(batch_sizes)}; lengths {usable}; "
                 f"threads {threads}; warmup {warmup}, iters {iters}; tokens from {source}")
     results = []
     for scorer in scorers:
-        results += time_all(scorer, strategy, stream, usable, batch_sizes, warmup, iters)
+        results += time_all(scorer, make, usable, batch_sizes, warmup, iters)
     report = {
         "results": results, "summary": choose_summary(results, usable, machine),
         "settings": {"runtimes": wanted, "batch_sizes": list(batch_sizes), "lengths": usable, "skipped": skipped,
@@ -172,16 +179,15 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     return report
 
 
-def time_all(scorer: Any, strategy: Any, stream: Sequence[int], lengths: Sequence[int], batch_sizes: Sequence[int],
+def time_all(scorer: Any, make_inputs: Any, lengths: Sequence[int], batch_sizes: Sequence[int],
              warmup: int, iters: int) -> list[dict[str, Any]]:
-    from filterforge.serving.bench_inputs import make_inputs
-
+    """Time ``scorer`` on ``make_inputs(batch_size, length)`` for every length and batch size."""
     predictor, results = scorer.predictor, []
     for length in lengths:
         for batch_size in batch_sizes:
             if predictor.only_batch_size is not None and batch_size != predictor.only_batch_size:
                 continue
-            inputs = make_inputs(strategy, stream, batch_size, length)
+            inputs = make_inputs(batch_size, length)
             timing = time_scorer(scorer, inputs, warmup, iters)
             result = {"runtime": predictor.runtime, "provider": provider_name(predictor), "precision": predictor.precision,
                       "model": str(predictor.source_dir), "path": predictor.path_used, "batch_size": batch_size,

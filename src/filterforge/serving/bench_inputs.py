@@ -60,6 +60,17 @@ def benchmarkable_lengths(strategy: Any, lengths: Sequence[int], window: int | N
     return usable, skipped
 
 
+def text_inputs(rows: Sequence[dict], batch_size: int, words: int) -> list[Any]:
+    """``batch_size`` inputs of exactly ``words`` words of real articles, for baselines that read text."""
+    from filterforge.encoding.strategies import article_text
+    from filterforge.runtime.baseline_predictor import TextInput
+
+    stream = [w for row in rows for w in article_text(row).split()] or ["empty"]
+    while len(stream) < words * batch_size + 1:
+        stream += stream
+    return [TextInput([], 0, words, words, " ".join(stream[i * words:(i + 1) * words])) for i in range(batch_size)]
+
+
 def benchmark_rows(data_dir: Path | None, spec: Any) -> tuple[list[dict], str]:
     """The run's own articles when its splits are here, else the synthetic demo articles."""
     from filterforge.data.splits import first_split

@@ -81,7 +81,7 @@ def metadata(trainer: Any, stopped_by: str | None, started: float, peak_mb: floa
 
 def finish(trainer: Any, stopped_by: str | None, started: float, peak_mb: float) -> dict[str, Any]:
     """Keep the best validation weights, write every output, return the metadata."""
-    from filterforge.evaluation.plots import plot_loss_curves
+    from filterforge.plots import plot_loss_curves
 
     restore_best(trainer)
     num_parameters = sum(p.numel() for p in trainer.model.parameters())

@@ -231,7 +231,7 @@ class Trainer:
     def evaluate_val(self) -> dict[str, Any]:
         import numpy as np
 
-        from filterforge.evaluation.metrics import regression_metrics
+        from filterforge.metrics import regression_metrics
         from filterforge.runtime.torch_predictor import TorchPredictor
 
         predictor = TorchPredictor(self.model, self.tokenizer, self.strategy, self.max_length, self.device,

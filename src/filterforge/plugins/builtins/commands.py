@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "filterforge.cli.demo_data",
     "filterforge.cli.prepare",
     "filterforge.cli.train",
+    "filterforge.cli.baseline",
     "filterforge.cli.evaluate",
     "filterforge.cli.compare",
     "filterforge.cli.calibrate",

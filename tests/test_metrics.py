@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from filterforge.evaluation.metrics import (
+from filterforge.metrics import (
     bootstrap_mae_interval,
     mean_of_defined,
     ndcg_at_k,
