@@ -141,3 +141,19 @@ def assert_one_line_error(result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     return lines[0]
+
+
+def train_tiny_run(out: Path, data_dir: Path, model_dir: Path, strategy: str = "distillation", *extra: str) -> Path:
+    """A tiny run trained through the real CLI (for module-scoped fixtures); fails the test if training fails."""
+    result = invoke(CliRunner(), tiny_train_args(data_dir, model_dir, out, strategy, *extra))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def truncate_file(path: Path) -> None:
+    """Cut a file in half, as an interrupted copy or download would."""
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def garbage_json(path: Path) -> None:
+    path.write_text('{"name": "half a JSON object", ')

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATASETS, invoke, tiny_train_args
+from conftest import DATASETS, invoke, tiny_train_args, train_tiny_run
 
 EXPORT_FILES = ["model.onnx", "filterforge.json", "tokenizer.json", "tokenizer_config.json", "filter.yaml", "prompt.md",
                 "config.json"]
@@ -24,12 +24,8 @@ def _leftovers(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def encoder_run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
-    from click.testing import CliRunner
-
-    out = tmp_path_factory.mktemp("export") / "run"
-    result = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_encoder, out, "distillation", "--max-train-examples", "48"))
-    assert result.exit_code == 0, result.output
-    return out
+    return train_tiny_run(tmp_path_factory.mktemp("export") / "run", demo_splits, tiny_encoder, "distillation",
+                          "--max-train-examples", "48")
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import assert_one_line_error, invoke, tiny_train_args
+from conftest import assert_one_line_error, garbage_json, invoke, train_tiny_run, truncate_file
 
-
-def garbage(path: Path) -> None:
-    path.write_text('{"name": "half a JSON object", ')
-
-
-def truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
 def a_list(path: Path) -> None:
@@ -25,15 +18,15 @@ def a_list(path: Path) -> None:
 
 
 CORRUPTIONS = {
-    "garbage model/filterforge.json": ("model/filterforge.json", garbage),
+    "garbage model/filterforge.json": ("model/filterforge.json", garbage_json),
     "model/filterforge.json holding a list": ("model/filterforge.json", a_list),
-    "garbage model/head_config.json": ("model/head_config.json", garbage),
+    "garbage model/head_config.json": ("model/head_config.json", garbage_json),
     "model/head_config.json holding a list": ("model/head_config.json", a_list),
-    "truncated model/head.safetensors": ("model/head.safetensors", truncate),
+    "truncated model/head.safetensors": ("model/head.safetensors", truncate_file),
     "missing model/head.safetensors": ("model/head.safetensors", Path.unlink),
-    "truncated model/tokenizer.json": ("model/tokenizer.json", truncate),
-    "truncated model/model.safetensors": ("model/model.safetensors", truncate),
-    "garbage training_metadata.json": ("training_metadata.json", garbage),
+    "truncated model/tokenizer.json": ("model/tokenizer.json", truncate_file),
+    "truncated model/model.safetensors": ("model/model.safetensors", truncate_file),
+    "garbage training_metadata.json": ("training_metadata.json", garbage_json),
 }
 COMMANDS = ["evaluate", "score", "export", "bench"]
 NOT_READ = {("garbage training_metadata.json", "score")}  # score needs no training metadata
@@ -41,12 +34,8 @@ NOT_READ = {("garbage training_metadata.json", "score")}  # score needs no train
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
-    from click.testing import CliRunner
-
-    out = tmp_path_factory.mktemp("corrupt-files") / "run"
-    result = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_encoder, out, "distillation", "--max-train-examples", "16"))
-    assert result.exit_code == 0, result.output
-    return out
+    return train_tiny_run(tmp_path_factory.mktemp("corrupt-files") / "run", demo_splits, tiny_encoder, "distillation",
+                          "--max-train-examples", "16")
 
 
 @pytest.fixture
@@ -87,7 +76,7 @@ def test_a_corrupt_file_is_one_line_naming_it(runner, run, demo_splits, tmp_path
 
 
 def test_score_does_without_training_metadata(runner, run, demo_splits, tmp_path):
-    garbage(run / "training_metadata.json")
+    garbage_json(run / "training_metadata.json")
     result = invoke(runner, command_args("score", run, demo_splits, tmp_path))
     assert result.exit_code == 0, result.output
 
@@ -101,7 +90,7 @@ def test_an_export_with_garbage_filterforge_json_is_reported_not_skipped(run):
     export = run / "onnx"
     export.mkdir()
     (export / "model.onnx").write_bytes(b"not a graph either")
-    garbage(export / "filterforge.json")
+    garbage_json(export / "filterforge.json")
     with pytest.raises(FilterforgeError, match=f"{export / 'filterforge.json'}:1: malformed JSON"):
         Run.open(run).exports
     with pytest.raises(FilterforgeError, match=f"{export / 'filterforge.json'}:1: malformed JSON"):

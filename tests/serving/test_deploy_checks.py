@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_one_line_error, invoke, tiny_train_args
+from conftest import REPO, assert_one_line_error, invoke, train_tiny_run, truncate_file
 
 FILTER_DIR = REPO / "filters" / "investment-risk" / "v2"
 
@@ -18,32 +18,25 @@ def garbage(path: Path) -> None:
     path.write_text('{"not": json at all ::')
 
 
-def truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-
 
 def broken_yaml(path: Path) -> None:
     path.write_text("name: investment-risk\ndimensions: [unclosed\n  - : :\n")
 
 
 CORRUPTIONS = {
-    "truncated model.safetensors": ("model.safetensors", truncate),
-    "truncated head.safetensors": ("head.safetensors", truncate),
+    "truncated model.safetensors": ("model.safetensors", truncate_file),
+    "truncated head.safetensors": ("head.safetensors", truncate_file),
     "garbage head_config.json": ("head_config.json", garbage),
     "garbage filter.yaml": ("filter.yaml", broken_yaml),
     "garbage tokenizer.json": ("tokenizer.json", garbage),
-    "truncated tokenizer.json": ("tokenizer.json", truncate),
+    "truncated tokenizer.json": ("tokenizer.json", truncate_file),
 }
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
-    from click.testing import CliRunner
-
-    out = tmp_path_factory.mktemp("deploy-checks") / "run"
-    result = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_encoder, out, "distillation", "--max-train-examples", "16"))
-    assert result.exit_code == 0, result.output
-    return out
+    return train_tiny_run(tmp_path_factory.mktemp("deploy-checks") / "run", demo_splits, tiny_encoder, "distillation",
+                          "--max-train-examples", "16")
 
 
 @pytest.fixture

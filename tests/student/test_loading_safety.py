@@ -9,19 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_one_line_error, invoke, tiny_train_args
+from conftest import assert_one_line_error, invoke, tiny_train_args, train_tiny_run
 
 REFUSED = "refuses remote code"
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
-    from click.testing import CliRunner
-
-    out = tmp_path_factory.mktemp("loading-safety") / "run"
-    result = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_encoder, out, "distillation", "--max-train-examples", "16"))
-    assert result.exit_code == 0, result.output
-    return out
+    return train_tiny_run(tmp_path_factory.mktemp("loading-safety") / "run", demo_splits, tiny_encoder, "distillation",
+                          "--max-train-examples", "16")
 
 
 def invoke_answering_yes(runner, args: list):
