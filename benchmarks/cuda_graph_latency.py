@@ -17,6 +17,7 @@ Writes benchmarks/results/cuda_graph_latency.json. Issue 7's target: <= 5 ms at 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -86,6 +87,9 @@ def measure(model_dir: Path, strategy_name: str, lengths: list[int], args) -> li
                                            dtype=torch.bfloat16 if cuda else None, capture=False)}
     if cuda:
         scorers["cuda_graph"] = GraphedScorer(model, pad_token_id(tokenizer), max_length, prefix, capture=True)
+        if args.compile:
+            scorers["cuda_graph_compiled"] = GraphedScorer(model, pad_token_id(tokenizer), max_length, prefix,
+                                                           capture=True, compile=True)
     for name, scorer in scorers.items():
         for n in lengths:
             ids = inputs[n].input_ids[prefix_length:]
@@ -100,6 +104,33 @@ def measure(model_dir: Path, strategy_name: str, lengths: list[int], args) -> li
     return list(rows.values())
 
 
+def peak_tflops(device_name: str) -> float | None:
+    """The device's dense bf16 peak (benchmarks/gpu_peaks.json), by a name fragment such as "H200"."""
+    peaks = json.loads((REPO / "benchmarks" / "gpu_peaks.json").read_text())["bf16_tflops"]
+    return next((value for name, value in peaks.items() if name in device_name), None)
+
+
+def model_flops(model_dir: Path, tokens: int, prompt_tokens: int) -> float:
+    """Forward FLOPs of one article: 2 x body parameters x tokens (no vocabulary projection runs) plus
+    attention scores and values over the article's own keys (causal) and the cached prompt's."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(model_dir))
+    hidden, layers = config.hidden_size, config.num_hidden_layers
+    kv = hidden * config.num_key_value_heads // config.num_attention_heads
+    per_layer = 2 * hidden * (hidden + 2 * kv) + 2 * hidden * hidden + 3 * 2 * hidden * config.intermediate_size
+    attention = 4 * hidden * tokens * (tokens / 2 + prompt_tokens)
+    return layers * (per_layer * tokens + attention)
+
+
+def add_utilisation(row: dict, flops: float, peak: float | None) -> None:
+    row["forward_gflop"] = round(flops / 1e9, 2)
+    for timing in (row[p] for p in ("eager_autocast", "eager_bf16", "cuda_graph", "cuda_graph_compiled") if p in row):
+        achieved = flops / (timing["p50_ms"] / 1000) / 1e12
+        timing["tflops"] = round(achieved, 2)
+        timing["mfu"] = round(achieved / peak, 4) if peak else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="smollm2-4layers")
@@ -108,6 +139,7 @@ def main() -> None:
     parser.add_argument("--strategies", default="distillation,instruction")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--iters", type=int, default=50)
+    parser.add_argument("--compile", action="store_true", help="also time graphs of torch.compile'd buckets (CUDA)")
     parser.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the packaged SmolLM2's)")
     parser.add_argument("--model-dir", default=None, help="where to write (or reuse) the random-weight model")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "cuda_graph_latency.json"))
@@ -125,16 +157,20 @@ def main() -> None:
     for name in args.strategies.split(","):
         rows += measure(model_dir, name.strip(), lengths, args)
     device = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "cpu"
-    paths = ["eager_autocast", "eager_bf16", "cuda_graph"]
+    paths = ["eager_autocast", "eager_bf16", "cuda_graph", "cuda_graph_compiled"]
+    peak = peak_tflops(device)
+    for row in rows:
+        add_utilisation(row, model_flops(model_dir, row["length"], row["prompt_tokens"]), peak)
     print(f"\nbatch-1 latency, {args.shape} ({'random' if args.shape in SHAPES else 'pretrained'} weights), {device}, "
           f"p50 ms of {args.iters} calls, end to end (ids in, scores out)")
-    print("| input | tokens run (cached prompt) | eager, autocast | eager, bf16 weights | CUDA graph | graph speed-up vs autocast |")
-    print("|---|---|---|---|---|---|")
+    print("| input | tokens run (cached prompt) | eager, autocast | eager, bf16 weights | CUDA graph | graph + torch.compile | best MFU |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         cells = [f"{row[p]['p50_ms']:.2f}" if p in row else "-" for p in paths]
-        gain = f"{row['eager_autocast']['p50_ms'] / row['cuda_graph']['p50_ms']:.2f}x" if "cuda_graph" in row else "-"
-        print(f"| {row['strategy']} | {row['length']} ({row['prompt_tokens']}) | {' | '.join(cells)} | {gain} |")
-    at_512 = [r["cuda_graph"]["p50_ms"] for r in rows if r["length"] == 512 and "cuda_graph" in r]
+        mfu = max((row[p].get("mfu") or 0 for p in paths if p in row), default=0)
+        print(f"| {row['strategy']} | {row['length']} ({row['prompt_tokens']}) | {' | '.join(cells)} | {mfu:.1%} |")
+    at_512 = [min(r[p]["p50_ms"] for p in ("cuda_graph", "cuda_graph_compiled") if p in r)
+              for r in rows if r["length"] == 512 and "cuda_graph" in r]
     result = {"shape": args.shape, "weights": "random" if args.shape in SHAPES else "pretrained", "device": device,
               "settings": vars(args), "results": rows,
               "target": {"ms_at_512": TARGET_MS_AT_512, "cuda_graph_ms_at_512": at_512,

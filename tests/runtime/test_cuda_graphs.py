@@ -14,7 +14,7 @@ from filterforge.runtime.torch_predictor import TorchPredictor
 from filterforge.student.model import build_student
 from filterforge.plugins.manager import get_strategies
 
-from conftest import invoke, tiny_train_args
+from conftest import assert_one_line_error, invoke, tiny_train_args
 
 
 def _student(model_dir, strategy_name: str):
@@ -136,3 +136,7 @@ def test_compiled_static_path_matches_eager(tiny_decoder, strategy_name):
     for row, item in enumerate(encoded):
         ids = item.input_ids[item.prefix_length :] if prefix is not None else item.input_ids
         torch.testing.assert_close(scorer.score(ids)[0], torch.from_numpy(reference[row]), rtol=1e-4, atol=1e-4)
+
+
+def test_compile_without_cuda_graphs_is_one_line(runner, tmp_path):
+    assert_one_line_error(invoke(runner, ["bench", tmp_path, "--compile"]), "--compile", "--cuda-graphs")

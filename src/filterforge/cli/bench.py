@@ -22,14 +22,16 @@ from filterforge.cli.options import device_option, parse_ints, threads_option
 @device_option
 @click.option("--cuda-graphs", is_flag=True,
               help="Also time the torch batch-1 path replayed from CUDA graphs (bf16, decoder students, GPU only).")
+@click.option("--compile", "compile_graphs", is_flag=True,
+              help="With --cuda-graphs: also time graphs of torch.compile'd length buckets (Inductor kernels).")
 def command(path: Path, runtimes: str | None, batch_sizes: str, lengths: str, threads: int | None, warmup: int,
-            iters: int, device: str, cuda_graphs: bool) -> None:
+            iters: int, device: str, cuda_graphs: bool, compile_graphs: bool) -> None:
     """Latency (p50/p95/p99 per batch and per article), throughput and peak memory; writes bench.json + bench.md."""
     from filterforge.serving.bench import run_bench
 
     chosen = [r.strip() for r in runtimes.split(",") if r.strip()] if runtimes else None
     report = run_bench(path, chosen, parse_ints(batch_sizes, "--batch-sizes"), parse_ints(lengths, "--lengths"),
-                       threads, warmup, iters, device, cuda_graphs=cuda_graphs)
+                       threads, warmup, iters, device, cuda_graphs=cuda_graphs, compile=compile_graphs)
     click.echo("")
     click.echo(report["table"])
     click.echo(f"wrote {report['files'][0]} and {report['files'][1]}")

@@ -32,9 +32,9 @@ def choose_runtime(run: Any, runtime: str = "auto", cuda_graphs: bool = False) -
 
 def load_predictor(run: Any, runtime: str = "auto", device: str = "auto", threads: int | None = None,
                    batch_size: int = 16, cuda_graphs: bool = False, shared_prefix: bool = True,
-                   export_dir: Any = None, provider: str | None = None) -> Any:
-    """A `Predictor` for ``run``: torch (optionally replayed from CUDA graphs) or ONNX Runtime on the
-    first export (or ``export_dir``)."""
+                   export_dir: Any = None, provider: str | None = None, compile: bool = False) -> Any:
+    """A `Predictor` for ``run``: torch (optionally replayed from CUDA graphs, of torch.compile'd buckets
+    with ``compile``) or ONNX Runtime on the first export (or ``export_dir``)."""
     from filterforge.runtime.device import use_threads
 
     if run.is_text_baseline and export_dir is None:
@@ -53,7 +53,7 @@ def load_predictor(run: Any, runtime: str = "auto", device: str = "auto", thread
     if cuda_graphs:
         from filterforge.runtime.cuda_graphs import CudaGraphPredictor
 
-        return CudaGraphPredictor.from_run(run, device=device, shared_prefix=shared_prefix)
+        return CudaGraphPredictor.from_run(run, device=device, compile=compile, shared_prefix=shared_prefix)
     from filterforge.runtime.torch_predictor import TorchPredictor
 
     return TorchPredictor.from_run(run, device=device, batch_size=batch_size, shared_prefix=shared_prefix)

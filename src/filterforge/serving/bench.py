@@ -28,7 +28,8 @@ def provider_name(predictor: Any) -> str:
     return "cpu"
 
 
-def scorers_to_time(run: Any, runtimes: Sequence[str], device: str, threads: int | None, cuda_graphs: bool) -> list[Any]:
+def scorers_to_time(run: Any, runtimes: Sequence[str], device: str, threads: int | None, cuda_graphs: bool,
+                    compile: bool = False) -> list[Any]:
     from filterforge.runtime.onnx_predictor import available_providers
     from filterforge.runtime.scorer import Scorer
 
@@ -37,6 +38,8 @@ def scorers_to_time(run: Any, runtimes: Sequence[str], device: str, threads: int
         scorers.append(Scorer.load(run, runtime="torch", device=device, threads=threads))
         if cuda_graphs:
             scorers.append(Scorer.load(run, runtime="torch", device=device, cuda_graphs=True))
+            if compile:
+                scorers.append(Scorer.load(run, runtime="torch", device=device, cuda_graphs=True, compile=True))
     if "onnx" in runtimes:
         for export_dir in run.exports:
             for provider in available_providers("cpu" if device == "cpu" else "auto"):
@@ -119,7 +122,8 @@ def wanted_runtimes(run: Any, runtimes: Sequence[str] | None) -> list[str]:
 
 
 def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[int], lengths: Sequence[int],
-              threads: int | None, warmup: int, iters: int, device: str, cuda_graphs: bool = False) -> dict[str, Any]:
+              threads: int | None, warmup: int, iters: int, device: str, cuda_graphs: bool = False,
+              compile: bool = False) -> dict[str, Any]:
     from filterforge.encoding.strategies import model_context_window
     from filterforge.io import atomic_write_text, write_json
     from filterforge.provenance import provenance
@@ -129,6 +133,8 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     from filterforge.serving import bench_inputs as bi
     from filterforge.student.sources import load_config, load_tokenizer
 
+    if compile and not cuda_graphs:
+        raise FilterforgeError("--compile compiles the CUDA-graph path; add --cuda-graphs")
     threads = use_threads(threads)
     run = Run.open(path)
     wanted = wanted_runtimes(run, runtimes)
@@ -153,7 +159,7 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     if not usable:
         raise FilterforgeError(f"no benchmarkable --lengths for {path}: " + "; ".join(skipped))
     machine = describe_device(torch_device)
-    scorers = scorers_to_time(run, wanted, torch_device, threads, cuda_graphs)
+    scorers = scorers_to_time(run, wanted, torch_device, threads, cuda_graphs, compile)
     logger.info(f"bench {path}: runtimes {', '.join(wanted)}; batch sizes {list(batch_sizes)}; lengths {usable}; "
                 f"threads {threads}; warmup {warmup}, iters {iters}; tokens from {source}")
     results = []
@@ -163,7 +169,7 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
         "results": results, "summary": choose_summary(results, usable, machine),
         "settings": {"runtimes": wanted, "batch_sizes": list(batch_sizes), "lengths": usable, "skipped": skipped,
                      "threads": threads, "warmup": warmup, "iters": iters, "device": device,
-                     "cuda_graphs": cuda_graphs},
+                     "cuda_graphs": cuda_graphs, "compile": compile},
         "token_source": source, "prompt_tokens": len(strategy.frame()[0]) if strategy.shares_prefix else 0,
         "length_definition": ("tokens after the shared prompt (torch: against its cached KV; ONNX: prompt + these)"
                               if strategy.shares_prefix else "tokens per input, special tokens included"),

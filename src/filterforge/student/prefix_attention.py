@@ -202,7 +202,9 @@ def attention_implementation(body: Any, name: str) -> Iterator[None]:
 
 def prompt_kv(model: Any, prefix_ids: torch.Tensor, grad: bool) -> PromptKV:
     """Run the prompt once (batch 1) with the model's own attention; differentiable with ``grad``."""
-    with torch.set_grad_enabled(grad):
+    current = model.body.config._attn_implementation
+    own = "sdpa" if current == ATTENTION_NAME else current  # a body a graphed scorer already switched
+    with torch.set_grad_enabled(grad), attention_implementation(model.body, own):
         out = model.body(input_ids=prefix_ids, attention_mask=torch.ones_like(prefix_ids), use_cache=True)
     return PromptKV.from_cache(out.past_key_values)
 
