@@ -46,10 +46,11 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any,
                     best_state: dict[str, torch.Tensor] | None, progress: dict[str, Any],
-                    settings: dict[str, Any] | None = None) -> None:
+                    settings: dict[str, Any] | None = None, ranks_rng: dict[str, torch.Tensor] | None = None) -> None:
     """Write into a temp folder, then swap it in: a kill mid-write leaves the previous checkpoint.
 
-    ``settings`` are the training settings an exact resume depends on (see :func:`settings_changes`)."""
+    ``settings`` are the training settings an exact resume depends on (see :func:`settings_changes`);
+    ``ranks_rng`` every rank's :func:`rank_rng_state` as ``<name>.rank<r>`` (a distributed run)."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".checkpoint-", dir=directory.parent))
@@ -63,7 +64,7 @@ def save_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, sch
         if torch.cuda.is_available():
             for i, s in enumerate(torch.cuda.get_rng_state_all()):
                 rng[f"cuda{i}"] = s
-        save_file(rng, str(staging / "rng.safetensors"))
+        save_file({**rng, **(ranks_rng or {})}, str(staging / "rng.safetensors"))
         state = {
             "progress": progress,
             "optimizer": opt_meta,
@@ -134,9 +135,26 @@ def _shown(name: str, value: Any) -> str:
     return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
-def load_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any
-                    ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
-    """Restore model, optimizer, scheduler, scaler and RNG state; returns (progress, best_state)."""
+def rank_rng_state(device: str) -> dict[str, torch.Tensor]:
+    """This process's RNG states: torch's CPU generator and, on a GPU, that device's."""
+    state = {"torch": torch.get_rng_state()}
+    if str(device).startswith("cuda"):
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _restore_rank_rng(rng: dict[str, torch.Tensor], rank: int, device: str) -> None:
+    if f"torch.rank{rank}" in rng:
+        torch.set_rng_state(rng[f"torch.rank{rank}"])
+    if f"cuda.rank{rank}" in rng and str(device).startswith("cuda"):
+        torch.cuda.set_rng_state(rng[f"cuda.rank{rank}"], device)
+
+
+def load_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, scheduler: Any, scaler: Any,
+                    rank: int | None = None, device: str = "cpu") -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
+    """Restore model, optimizer, scheduler, scaler and RNG state; returns (progress, best_state).
+
+    With ``rank`` (a distributed run) that rank's own RNG states are restored, where the checkpoint has them."""
     directory = Path(directory)
     state_file = _require_state_file(directory)
     try:
@@ -158,9 +176,11 @@ def load_checkpoint(directory: Path, model: torch.nn.Module, optimizer: Any, sch
             scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(rng["torch"])
         if torch.cuda.is_available():
-            cuda_states = [rng[k] for k in sorted(k for k in rng if k.startswith("cuda"))]
+            cuda_states = [rng[f"cuda{i}"] for i in range(len(rng)) if f"cuda{i}" in rng]
             if cuda_states:
                 torch.cuda.set_rng_state_all(cuda_states)
+        if rank is not None:
+            _restore_rank_rng(rng, rank, device)
         random.setstate(_to_tuple(state["python_random"]))
         progress = state["progress"]
     except FilterforgeError:

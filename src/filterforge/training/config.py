@@ -21,7 +21,8 @@ RESUME_SETTINGS = ("model", "strategy", "head", "loss", "epochs", "batch_size", 
 
 # How messages name settings whose flag is not "--" + the field name (or that have no flag).
 _NAMES = {"strategy_options": "--strategy-option", "weight_decay": "weight_decay", "lora_alpha": "lora_alpha",
-          "lora_dropout": "lora_dropout", "filter": "filter", "data_hash": "data hash"}
+          "lora_dropout": "lora_dropout", "filter": "filter", "data_hash": "data hash",
+          "distributed_timeout_minutes": "distributed_timeout_minutes", "world_size": "world size (torchrun processes)"}
 
 
 @dataclass
@@ -63,6 +64,7 @@ class TrainConfig:
     shared_prefix: bool = True
     strategy_options: dict[str, Any] = field(default_factory=dict)
     threads: int | None = None
+    distributed_timeout_minutes: float = 30.0
 
     def validate(self) -> None:
         """Refuse impossible settings in one line, each problem naming its option and allowed range."""
@@ -133,6 +135,7 @@ BOUNDS: dict[str, Bound] = {
     "save_every_steps": Bound(1, optional=True),
     "save_every_minutes": Bound(0, whole=False, note="0 turns time-based checkpoints off"),
     "threads": Bound(1, optional=True),
+    "distributed_timeout_minutes": Bound(0, whole=False, exclusive_minimum=True),
 }
 
 

@@ -55,6 +55,7 @@ def metadata(trainer: Any, stopped_by: str | None, started: float, peak_mb: floa
         "model_name": c.model, "model_path": str(trainer.model_path),
         "num_parameters": num_parameters, "num_trainable_parameters": num_trainable,
         "epochs": c.epochs, "epochs_completed": progress["epoch"], "batch_size": c.batch_size,
+        **distribution(trainer),
         "learning_rate": c.learning_rate, "head_learning_rate": c.head_learning_rate,
         "max_length": trainer.max_length, "warmup_steps": trainer.warmup, "grad_accum": c.grad_accum,
         "train_examples": len(trainer.train_rows), "val_examples": len(trainer.val_rows),
@@ -77,6 +78,16 @@ def metadata(trainer: Any, stopped_by: str | None, started: float, peak_mb: floa
         "config": {k: v for k, v in asdict(c).items() if k not in ("overwrite", "quiet")},
         **provenance(),
     }
+
+
+def distribution(trainer: Any) -> dict[str, Any]:
+    """How many processes trained and how the global batch (the articles of one step) was split."""
+    from filterforge.training.distributed import backend
+
+    world = trainer.world
+    return {"world_size": world.size, "batch_size_per_rank": trainer.config.batch_size,
+            "global_batch_size": trainer.global_batch,
+            "distributed_backend": backend(trainer.device) if world.distributed else None}
 
 
 def finish(trainer: Any, stopped_by: str | None, started: float, peak_mb: float) -> dict[str, Any]:

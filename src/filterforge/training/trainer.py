@@ -3,7 +3,8 @@ LoRA or full fine-tuning, shared-prefix batching for prompts, early stopping, ex
 
 ``Trainer.run`` delegates: ``setup`` (data, tokenizer, strategy, token budget), ``build_model``,
 ``optimizer``, then one ``train_epoch`` and one ``end_epoch`` (validation, checkpoint) per epoch, and
-``finish`` (best weights, model folder, metadata) from :mod:`filterforge.training.outputs`.
+``finish`` (best weights, model folder, metadata) from :mod:`filterforge.training.outputs`. Started by
+torchrun, each process is one rank of a DistributedDataParallel run (:mod:`filterforge.training.distributed`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from filterforge.errors import FilterforgeError
 from filterforge.io import ensure_empty_dir, write_json
 from filterforge.runs import layout
+from filterforge.training import distributed
 from filterforge.training.config import LOSSES, RESUME_SETTINGS, TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -70,10 +72,11 @@ def _loss_fn(name: str):
 
 
 class Trainer:
-    """One training run. ``run()`` returns the metadata it wrote."""
+    """One training run (or one rank of it). ``run()`` returns the metadata it wrote."""
 
     def __init__(self, config: TrainConfig):
         self.config = config
+        self.world = distributed.world_from_env()
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -87,7 +90,7 @@ class Trainer:
 
         c = self.config
         c.validate()
-        self.threads, self.threads_source = choose_threads(c.threads)
+        self.threads, self.threads_source = self._threads(*choose_threads(c.threads))
         use_threads(self.threads)
         self.spec = resolve_filter(c.filter_id)
         strategy_cls = lookup("strategy", c.strategy, get_strategies())
@@ -115,7 +118,8 @@ class Trainer:
         self.val_rows = load_split(split_file(self.data_dir, "val"), self.spec)
 
         self.model_path = resolve_model(c.model)
-        self.device = select_device(c.device)
+        self.device = distributed.rank_device(select_device(c.device), self.world)
+        self.global_batch = c.batch_size * self.world.size
         self.precision, self.autocast_dtype = _precision(c, self.device)
         self.tokenizer = load_tokenizer(self.model_path)
         if self.tokenizer.pad_token_id is None:
@@ -130,13 +134,20 @@ class Trainer:
         if c.resume:
             self._refuse_changed_settings()
 
+    def _threads(self, threads: int, source: str) -> tuple[int, str]:
+        """The cores this process may use are shared by the ranks on its node, unless --threads was given."""
+        if self.config.threads or self.world.local_size == 1:
+            return threads, source
+        return distributed.cores_per_rank(threads, self.world), f"{source} / {self.world.local_size} ranks on this node"
+
     def resume_settings(self) -> dict[str, Any]:
         """The settings recorded in every checkpoint, which a --resume must repeat."""
         from filterforge.data.splits import data_hash
 
         chosen = {name: getattr(self.config, name) for name in RESUME_SETTINGS}
         return {**chosen, "filter": self.spec.id, "max_length": self.max_length, "pooling": self.pooling,
-                "strategy_options": self.strategy.settings, "data_hash": data_hash(self.data_dir)}
+                "strategy_options": self.strategy.settings, "data_hash": data_hash(self.data_dir),
+                "world_size": self.world.size}
 
     def _refuse_changed_settings(self) -> None:
         from filterforge.training.checkpoint import recorded_settings, settings_changes
@@ -195,6 +206,9 @@ class Trainer:
         if c.grad_checkpointing:
             self._enable_grad_checkpointing()
         self.model.to(self.device)
+        self.forward_module = distributed.TrainingForward(self.model, self.use_shared_prefix)
+        if self.world.rank:
+            torch.manual_seed(c.seed + self.world.rank)  # its own dropout masks; DDP copies rank 0's weights
 
     def _enable_grad_checkpointing(self) -> None:
         if self.use_shared_prefix:
@@ -220,7 +234,7 @@ class Trainer:
             {"params": head_params, "lr": c.head_learning_rate or c.learning_rate},
         ]
         optimizer = torch.optim.AdamW(groups, weight_decay=c.weight_decay)
-        self.batches_per_epoch = math.ceil(len(self.train_encoded) / c.batch_size)
+        self.batches_per_epoch = math.ceil(len(self.train_encoded) / self.global_batch)
         self.total_steps = math.ceil(self.batches_per_epoch / c.grad_accum) * c.epochs
         self.warmup = c.warmup_steps if c.warmup_steps is not None else round((c.warmup_ratio or 0.0) * self.total_steps)
         scheduler = get_linear_schedule_with_warmup(optimizer, self.warmup, self.total_steps)
@@ -237,7 +251,9 @@ class Trainer:
         predictor = TorchPredictor(self.model, self.tokenizer, self.strategy, self.max_length, self.device,
                                    batch_size=max(self.config.batch_size, 8), shared_prefix=self.use_shared_prefix,
                                    autocast_dtype=self.autocast_dtype)
-        pred = predictor.predict_encoded(self.val_encoded)
+        count = len(self.val_encoded)
+        share = predictor.predict_encoded([self.val_encoded[i] for i in distributed.validation_share(count, self.world)])
+        pred = distributed.gather_validation(share, count, self.world, self.device)
         return regression_metrics(pred, np.asarray(self.val_labels), self.spec.dimension_names, self.train_means)
 
     def history_entry(self, epoch: float, train_loss: float | None, val: dict[str, Any], step: int) -> dict[str, Any]:
@@ -246,9 +262,18 @@ class Trainer:
                 "global_step": step}
 
     # -- loop -------------------------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
+    def run(self) -> dict[str, Any] | None:
+        """Train and write the run; the other ranks of a distributed run write nothing and return None
+        once rank 0 has written it."""
+        from filterforge.runtime.device import select_device
+
+        c = self.config
+        c.validate()
+        with distributed.process_group(self.world, select_device(c.device), c.distributed_timeout_minutes):
+            return self._train_and_write()
+
+    def _train_and_write(self) -> dict[str, Any] | None:
         from filterforge.runtime.device import peak_memory_mb
-        from filterforge.training import checkpoint as ckpt
         from filterforge.training.outputs import finish
 
         c = self.config
@@ -262,22 +287,34 @@ class Trainer:
         self.progress = {"epoch": 0, "batch_in_epoch": 0, "global_step": 0, "best_val_mae": None, "best_epoch": None,
                          "epochs_without_improvement": 0, "train_seconds": 0.0, "articles_seen": 0, "tokens_seen": 0,
                          "epoch_losses": []}
-        self.best_state = None
+        self.best_state = None  # kept by rank 0 only, which writes it
         if c.resume:
-            self.progress, self.best_state = ckpt.load_checkpoint(self.checkpoint_dir, self.model, *self.optimizer_state)
-            self.progress.setdefault("epoch_losses", [])  # a checkpoint from before they were kept
-            self.history = _read_history(self.output_dir, self.progress["epoch"])
-        created = not self.output_dir.exists()
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+            self.resume()
+        self.forward_module = distributed.wrap(self.forward_module, self.world, self.device)
+        created = self.world.main and not self.output_dir.exists()
+        if self.world.main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
         try:
             stopped_by = self.train_epochs()
         except BaseException:
             if created and not any(self.output_dir.iterdir()):
                 self.output_dir.rmdir()  # a run refused before its first checkpoint leaves nothing behind
             raise
-        if self.best_state is None:
+        if self.progress["best_val_mae"] is None:
             self.validate_partial_epoch()
-        return finish(self, stopped_by, started, peak_memory_mb(self.device))
+        meta = finish(self, stopped_by, started, peak_memory_mb(self.device)) if self.world.main else None
+        distributed.barrier(self.world)
+        return meta
+
+    def resume(self) -> None:
+        """Every rank loads the checkpoint rank 0 wrote, with its own RNG states."""
+        from filterforge.training import checkpoint as ckpt
+
+        self.progress, best_state = ckpt.load_checkpoint(self.checkpoint_dir, self.model, *self.optimizer_state,
+                                                         rank=self.world.rank, device=self.device)
+        self.best_state = best_state if self.world.main else None
+        self.progress.setdefault("epoch_losses", [])  # a checkpoint from before they were kept
+        self.history = _read_history(self.output_dir, self.progress["epoch"])
 
     def train_epochs(self) -> str | None:
         """Every remaining epoch; returns why training stopped early, if it did."""
@@ -299,12 +336,13 @@ class Trainer:
         from filterforge.encoding.batching import training_batches
 
         c = self.config
-        batches = training_batches([len(e.input_ids) for e in self.train_encoded], c.batch_size,
+        # Every rank plans the same global batches and trains on its share of each (distributed.rank_share).
+        batches = training_batches([len(e.input_ids) for e in self.train_encoded], self.global_batch,
                                    random.Random(c.seed * 1000 + epoch))
-        self.model.train()
+        self.forward_module.train()
         losses = self.progress["epoch_losses"]  # kept in checkpoints, so a resumed epoch's mean loss is whole
-        bar = _progress_bar(len(batches), f"epoch {epoch + 1}/{c.epochs}", not c.quiet and sys.stderr.isatty(),
-                            self.progress["batch_in_epoch"])
+        bar = _progress_bar(len(batches), f"epoch {epoch + 1}/{c.epochs}",
+                            not c.quiet and sys.stderr.isatty() and self.world.main, self.progress["batch_in_epoch"])
         self._clock = time.time()
         stopped_by = None
         try:
@@ -329,7 +367,10 @@ class Trainer:
         c = self.config
         if c.save_every_steps and self.progress["global_step"] % c.save_every_steps == 0:
             return True
-        return bool(c.save_every_minutes) and time.monotonic() - self._last_save >= c.save_every_minutes * 60
+        if not c.save_every_minutes:
+            return False
+        due = time.monotonic() - self._last_save >= c.save_every_minutes * 60
+        return distributed.decided_by_rank0(due, self.world, self.device)  # every rank joins a checkpoint
 
     def _save_mid_epoch(self, epoch: int, batches: int) -> None:
         self._count_train_time()
@@ -348,24 +389,28 @@ class Trainer:
 
         from filterforge.encoding.batching import collate, pad_multiple, pad_token_id
         from filterforge.runtime.device import autocast
-        from filterforge.student import shared_prefix as sp
 
         c = self.config
         optimizer, scheduler, scaler = self.optimizer_state
-        batch = collate(self.train_encoded, batches[batch_index], self.train_labels, pad_token_id(self.tokenizer),
+        indices, share = distributed.rank_share(batches[batch_index], self.world)
+        batch = collate(self.train_encoded, indices, self.train_labels, pad_token_id(self.tokenizer),
                         pad_multiple(self.device), self.use_shared_prefix).to(self.device)
-        with autocast(self.device, self.autocast_dtype):
-            scores = sp.forward_shared(self.model, batch) if self.use_shared_prefix else self.model(batch.input_ids, batch.attention_mask)
-        loss = self.loss_fn(scores.float(), batch.labels)
-        if not torch.isfinite(loss):
-            raise FilterforgeError(
-                f"training loss became {loss.item()} at epoch {epoch + 1}, batch {batch_index + 1} "
-                f"(learning rate {scheduler.get_last_lr()[0]:.2e}); lower --learning-rate or use --precision fp32"
-            )
-        scaler.scale(loss / c.grad_accum).backward()
-        self.progress["articles_seen"] += batch.size
-        self.progress["tokens_seen"] += batch.real_tokens()
-        if (batch_index + 1) % c.grad_accum == 0 or batch_index + 1 == len(batches):
+        optimizer_step = (batch_index + 1) % c.grad_accum == 0 or batch_index + 1 == len(batches)
+        with distributed.gradient_sync(self.forward_module, self.world, optimizer_step):
+            with autocast(self.device, self.autocast_dtype):
+                scores = self.forward_module(batch)
+            loss = self.loss_fn(scores.float(), batch.labels)
+            batch_loss, tokens = self._global_loss_and_tokens(loss, share, batch)
+            if not math.isfinite(batch_loss):
+                raise FilterforgeError(
+                    f"training loss became {batch_loss} at epoch {epoch + 1}, batch {batch_index + 1} "
+                    f"(learning rate {scheduler.get_last_lr()[0]:.2e}); lower --learning-rate or use --precision fp32"
+                )
+            # DDP averages the ranks' gradients; this scale makes the average the global batch mean's gradient.
+            scaler.scale(loss * (share * self.world.size) / c.grad_accum).backward()
+        self.progress["articles_seen"] += len(batches[batch_index])
+        self.progress["tokens_seen"] += tokens
+        if optimizer_step:
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
             scaler.step(optimizer)
@@ -374,7 +419,13 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             self.progress["global_step"] += 1
         self.progress["batch_in_epoch"] = batch_index + 1
-        return loss.item()
+        return batch_loss
+
+    def _global_loss_and_tokens(self, loss: Any, share: float, batch: Any) -> tuple[float, int]:
+        """The global batch's mean loss and real tokens: each rank's, weighted by its share, summed."""
+        tokens = batch.real_tokens() if share else 0
+        global_loss, global_tokens = distributed.sum_over_ranks([loss.item() * share, tokens], self.world, self.device)
+        return global_loss, int(global_tokens)
 
     def end_epoch(self, epoch: int, losses: list[float]) -> str | None:
         """Validate, keep the best weights, checkpoint; returns why training stops, if it does."""
@@ -387,12 +438,13 @@ class Trainer:
         improved = self.progress["best_val_mae"] is None or entry["val_mae"] < self.progress["best_val_mae"]
         if improved:
             self.progress.update(best_val_mae=entry["val_mae"], best_epoch=epoch + 1, epochs_without_improvement=0)
-            self.best_state = ckpt.trainable_state(self.model)
+            self.best_state = ckpt.trainable_state(self.model) if self.world.main else None
         else:
             self.progress["epochs_without_improvement"] += 1
         self.progress.update(epoch=epoch + 1, batch_in_epoch=0, epoch_losses=[])
         self._log_epoch(entry, improved)
-        write_json(self.output_dir / layout.TRAINING_HISTORY, self.history)  # before the checkpoint: see _read_history
+        if self.world.main:
+            write_json(self.output_dir / layout.TRAINING_HISTORY, self.history)  # before the checkpoint: see _read_history
         self.save_checkpoint()
         if c.early_stopping_patience and self.progress["epochs_without_improvement"] >= c.early_stopping_patience:
             return "early_stopping"
@@ -408,13 +460,15 @@ class Trainer:
         entry = self.history_entry(epoch, None, self.evaluate_val(), self.progress["global_step"])
         self.history.append({**entry, "partial_epoch": True})
         self.progress.update(best_val_mae=entry["val_mae"], best_epoch=None)
-        self.best_state = ckpt.trainable_state(self.model)
+        self.best_state = ckpt.trainable_state(self.model) if self.world.main else None
 
     def save_checkpoint(self) -> None:
         from filterforge.training import checkpoint as ckpt
 
-        ckpt.save_checkpoint(self.checkpoint_dir, self.model, *self.optimizer_state, self.best_state, self.progress,
-                             self.settings)
+        ranks_rng = distributed.gather_by_rank(ckpt.rank_rng_state(self.device), self.world, self.device)
+        if self.world.main:
+            ckpt.save_checkpoint(self.checkpoint_dir, self.model, *self.optimizer_state, self.best_state, self.progress,
+                                 self.settings, ranks_rng)
         self._last_save = time.monotonic()
 
     # -- printing ---------------------------------------------------------------------------
@@ -428,9 +482,10 @@ class Trainer:
 
     def _log_header(self) -> None:
         b = self.budget
+        world = f" processes={self.world.size} global_batch={self.global_batch}" if self.world.distributed else ""
         logger.info(
             f"train {self.spec.id} strategy={self.config.strategy} model={self.config.model} device={self.device} "
-            f"precision={self.precision} shared_prefix={self.use_shared_prefix}"
+            f"precision={self.precision} shared_prefix={self.use_shared_prefix}{world}"
         )
         logger.info(
             f"  {len(self.train_rows)} train / {len(self.val_rows)} val articles; max_length {self.max_length}, "
