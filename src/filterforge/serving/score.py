@@ -5,8 +5,15 @@ is written; a partial last line left by a killed run is dropped first. Input row
 articles are reported as ``file:line: reason`` and counted, never fatal.
 
 One writer per output: ``<output>.lock`` is held (flock) for the whole run, so a second `score` on the same
-file is refused instead of duplicating rows. ``<output>.meta.json`` records which filter, model and
-calibration wrote the output; resuming it with another one is refused, since the rows would mix.
+file is refused instead of duplicating rows. ``<output>.meta.json`` records which filter, model, calibration
+and shard wrote the output (`serving/writer_record.py`); resuming it with another one is refused.
+
+Engines: "local" scores in this process; "ray" (`serving/ray_engine.py`, the optional ray extra) sends
+the same rows to a Ray Data actor pool of the same `Scorer`. Either way this module reads, checks,
+deduplicates, resumes, shards and prefilters the input and writes every row, in input order.
+
+Shards (``--shard I/N``) split the input for plain schedulers: an article belongs to shard
+``sha256(id) mod N``, so shards are disjoint, cover every id, and do not depend on the input's order.
 """
 
 from __future__ import annotations
@@ -16,18 +23,18 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, ContextManager, Iterator, NamedTuple
 
 from filterforge.errors import FilterforgeError
-from filterforge.io import read_json, write_json
-from filterforge.runs import layout
-from filterforge.version import __version__
+from filterforge.serving.writer_record import check_writer, writer_path_for, writer_record
 
 logger = logging.getLogger(__name__)
-CHUNK_BATCHES = 4  # rows are scored (and written) in chunks of this many batches
+CHUNK_BATCHES = 4  # local scoring scores (and writes) chunks of this many batches
+ENGINES = ("local", "ray")
 
 
 # -- input and output ---------------------------------------------------------------------------
@@ -91,6 +98,34 @@ def count_lines(path: Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
+# -- shards ---------------------------------------------------------------------------------------
+
+class Shard(NamedTuple):
+    """Shard ``index`` of ``count``: the articles whose id hashes to it."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, spec: str) -> "Shard":
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", spec)
+        if not match or not int(match[1]) < int(match[2]):
+            raise FilterforgeError(f"--shard expects I/N with 0 <= I < N (e.g. 0/4 for the first of four), got '{spec}'")
+        return cls(int(match[1]), int(match[2]))
+
+    def holds(self, article_id: str) -> bool:
+        digest = hashlib.sha256(article_id.encode("utf-8")).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index
+
+    @property
+    def reports_invalid_rows(self) -> bool:
+        """Rows without a usable id belong to no shard: the first shard reports them, once for all."""
+        return self.index == 0
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
 # -- one writer per output ----------------------------------------------------------------------
 
 def lock_path_for(output_path: Path) -> Path:
@@ -152,132 +187,122 @@ def _recorded_pid(handle: IO[str]) -> str:
     return handle.read().strip()
 
 
-# -- which filter, model and calibration wrote an output ----------------------------------------
-
-WEIGHT_SUFFIXES = (".safetensors", ".onnx", ".onnx_data", ".data", ".bin", ".pt", ".pth", ".gguf")
-SAMPLE_BYTES = 1 << 20
-SAMPLES = 10
-
-
-def writer_path_for(output_path: Path) -> Path:
-    return output_path.with_name(output_path.name + ".meta.json")
-
-
-def sampled_digest(path: Path) -> str:
-    """sha256 of a file's size and of ten 1 MiB blocks spread from its start to its end (the whole file
-    when smaller): cheap for a 500 MB weights file. Blocks between the ends matter: frozen embeddings lead
-    a safetensors file and an unused pooler can end it, so a retrain may leave both ends unchanged."""
-    size = path.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    with open(path, "rb") as handle:
-        if size <= SAMPLES * SAMPLE_BYTES:
-            digest.update(handle.read())
-            return digest.hexdigest()
-        for index in range(SAMPLES):
-            handle.seek((size - SAMPLE_BYTES) * index // (SAMPLES - 1))
-            digest.update(handle.read(SAMPLE_BYTES))
-    return digest.hexdigest()
-
-
-def model_fingerprint(folder: Path) -> str:
-    """The weights files and ``filterforge.json`` of a model or export folder; records written beside
-    them later (evaluation, bench, calibration) leave it unchanged."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name == layout.MODEL_INFO))
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(f"{path.name}:{sampled_digest(path)}\n".encode())
-    return digest.hexdigest()
-
-
-def calibration_fingerprint(calibration: Any) -> str | None:
-    if calibration is None:
-        return None
-    return hashlib.sha256(json.dumps(calibration.to_json(), sort_keys=True).encode()).hexdigest()
-
-
-def writer_record(scorer: Any) -> dict[str, Any]:
-    predictor = scorer.predictor
-    return {"filter": scorer.spec.id,
-            "model": {"path": str(Path(predictor.source_dir).resolve()), "fingerprint": model_fingerprint(predictor.source_dir)},
-            "calibration": calibration_fingerprint(scorer.calibration),
-            "runtime": predictor.runtime, "filterforge_version": __version__}
-
-
-def check_writer(output_path: Path, current: dict[str, Any]) -> bool:
-    """Record the writer of a new output; refuse to resume one another filter, model or calibration wrote.
-    False when the output has no record (written before records were kept)."""
-    record_path = writer_path_for(output_path)
-    if not output_path.exists() or output_path.stat().st_size == 0:
-        write_json(record_path, current)
-        return True
-    if not record_path.exists():
-        return False
-    recorded = read_json(record_path)
-    if not isinstance(recorded, dict):
-        raise FilterforgeError(f"{record_path}: expected a JSON object recording who wrote {output_path.name}; "
-                               "score into another --output")
-    differences = writer_differences(recorded, current)
-    if differences:
-        names = " and ".join(differences)
-        raise FilterforgeError(f"{output_path} was written with another {names} ({'; '.join(differences.values())}); "
-                               "score into another --output")
-    return True
-
-
-def writer_differences(recorded: dict[str, Any], current: dict[str, Any]) -> dict[str, str]:
-    """What differs between the recorded writer and this run, by name (filter, model, calibration)."""
-    differences = {}
-    if recorded.get("filter") != current["filter"]:
-        differences["filter"] = f"filter {recorded.get('filter')}, now {current['filter']}"
-    old_model = recorded.get("model") if isinstance(recorded.get("model"), dict) else {}
-    if old_model.get("fingerprint") != current["model"]["fingerprint"]:
-        differences["model"] = _model_difference(old_model.get("path"), recorded.get("runtime"), current)
-    if recorded.get("calibration") != current["calibration"]:
-        differences["calibration"] = _calibration_difference(recorded.get("calibration"), current["calibration"])
-    return differences
-
-
-def _model_difference(old_path: str | None, old_runtime: str | None, current: dict[str, Any]) -> str:
-    new_path, new_runtime = current["model"]["path"], current["runtime"]
-    if old_path == new_path:
-        return f"model {new_path}, whose weights changed since"
-    return f"model {old_path or 'unknown'} on {old_runtime or 'an unknown runtime'}, now {new_path} on {new_runtime}"
-
-
-def _calibration_difference(old: str | None, new: str | None) -> str:
-    if old and new:
-        return f"calibration sha256 {old[:12]}, now {new[:12]}"
-    return f"calibration {'applied' if old else 'none'}, now {'applied' if new else 'none'}"
-
-
 # -- scoring ------------------------------------------------------------------------------------
 
-class OutputWriter:
-    """Scores chunks of rows with the `Scorer` and appends them to the output in input order."""
+class LocalEngine:
+    """Scores in this process with the `Scorer`, a few batches at a time."""
 
-    def __init__(self, scorer: Any, handle: Any):
-        self.scorer, self.spec, self.handle = scorer, scorer.spec, handle
-        self.counts = {"scored": 0, "prefiltered": 0}
-        self.tiers: dict[str, int] = {}
+    def __init__(self, scorer: Any, batch_size: int):
+        self.scorer = scorer
+        self.window = batch_size * CHUNK_BATCHES
         self.model_seconds = 0.0
 
-    def write_chunk(self, chunk: list[tuple[dict, str | None]]) -> None:
-        passed = [row for row, reason in chunk if reason is None]
+    def describe(self) -> str:
+        return self.scorer.describe()
+
+    def results(self, articles: list[dict]) -> Iterator[dict[str, Any]]:
+        """``Scorer.result`` of each article, in order."""
         started = time.perf_counter()
-        scores = iter(self.scorer.score(passed)) if passed else iter(())
+        scores = self.scorer.score(articles) if articles else []
         self.model_seconds += time.perf_counter() - started
-        for row, reason in chunk:
-            out: dict[str, Any] = {"id": row["id"], "filter": self.spec.id}
-            if reason is None:
-                out.update(self.scorer.result(next(scores)))
-                self.counts["scored"] += 1
-                self.tiers[str(out["tier"])] = self.tiers.get(str(out["tier"]), 0) + 1
+        return iter([self.scorer.result(values) for values in scores])
+
+
+def open_engine(name: str, run: Any, options: dict[str, Any], workers: int | None) -> ContextManager[Any]:
+    """The engine that scores: this process, or a Ray actor pool (imported only here: ray is an optional extra)."""
+    if name not in ENGINES:
+        raise FilterforgeError(f"unknown engine '{name}' (known: {', '.join(ENGINES)})")
+    if name == "ray":
+        from filterforge.serving.ray_engine import RayEngine
+
+        return RayEngine(run, options, workers)
+    if workers is not None:
+        raise FilterforgeError("--workers sets the number of Ray actors: add --engine ray (local scoring uses --threads)")
+    from filterforge.runtime.scorer import Scorer
+
+    return nullcontext(LocalEngine(Scorer.load(run, **options), options["batch_size"]))
+
+
+class OutputWriter:
+    """Appends rows to the output in input order, each line flushed as it is written."""
+
+    def __init__(self, spec: Any, handle: IO[str], advance: Callable[[], Any]):
+        self.spec, self.handle, self.advance = spec, handle, advance
+        self.counts = {"scored": 0, "prefiltered": 0}
+        self.tiers: dict[str, int] = {}
+
+    def write_window(self, window: list[tuple[dict, str | None]], results: Iterator[dict[str, Any]]) -> None:
+        """``window``: rows with the prefilter's verdict; ``results``: those of the rows that passed, in order."""
+        for row, reason in window:
+            self.write(row, reason, next(results) if reason is None else None)
+
+    def write(self, row: dict, reason: str | None, result: dict[str, Any] | None) -> None:
+        out: dict[str, Any] = {"id": row["id"], "filter": self.spec.id}
+        if reason is None:
+            out.update(result)
+            self.counts["scored"] += 1
+            self.tiers[str(out["tier"])] = self.tiers.get(str(out["tier"]), 0) + 1
+        else:
+            out.update(scores=None, weighted_average=None, tier=None)
+            self.counts["prefiltered"] += 1
+        out["prefilter"] = {"passed": reason is None, "reason": reason}
+        self.handle.write(json.dumps(out, ensure_ascii=False) + "\n")
+        self.handle.flush()
+        self.advance()
+
+
+class InputScan:
+    """The input rows this run writes, in input order, with the prefilter's verdict; counts the rest: invalid
+    rows (reported as ``file:line: reason``), duplicate ids, ids already in the output, other shards' ids."""
+
+    def __init__(self, input_path: Path, spec: Any, done: set[str], shard: Shard | None, advance: Callable[[], Any]):
+        self.input_path, self.spec, self.done, self.shard, self.advance = input_path, spec, done, shard, advance
+        self.invalid: list[str] = []
+        self.counts = {"skipped_already_scored": 0, "duplicates": 0, "other_shards": 0}
+
+    def rows(self) -> Iterator[tuple[dict, str | None]]:
+        from filterforge.plugins.manager import pm
+
+        first_line: dict[str, int] = {}
+        for lineno, row in read_articles(self.input_path, self.report_invalid):
+            key = str(row["id"])
+            if self.shard is not None and not self.shard.holds(key):
+                self.skip("other_shards")
+            elif key in self.done:
+                self.skip("skipped_already_scored")
+            elif key in first_line:
+                self.skip("duplicates")
+                self.report(f"{self.input_path}:{lineno}: duplicate id '{key}' (first at line {first_line[key]}); skipped")
             else:
-                out.update(scores=None, weighted_average=None, tier=None)
-                self.counts["prefiltered"] += 1
-            out["prefilter"] = {"passed": reason is None, "reason": reason}
-            self.handle.write(json.dumps(out, ensure_ascii=False) + "\n")
-            self.handle.flush()
+                first_line[key] = lineno
+                yield row, pm.hook.prefilter_article(article=row, filter_spec=self.spec)
+
+    def skip(self, count: str) -> None:
+        self.counts[count] += 1
+        self.advance()
+
+    def report_invalid(self, message: str) -> None:
+        self.advance()
+        if self.shard is None or self.shard.reports_invalid_rows:
+            self.report(message)
+
+    def report(self, message: str) -> None:
+        self.invalid.append(message)
+        logger.error(message)
+
+
+def windows(rows: Iterator[tuple[dict, str | None]], size: int) -> Iterator[list[tuple[dict, str | None]]]:
+    """Consecutive rows holding ``size`` articles to score each; rows the prefilter rejected ride along."""
+    window: list[tuple[dict, str | None]] = []
+    to_score = 0
+    for row, reason in rows:
+        window.append((row, reason))
+        to_score += reason is None
+        if to_score >= size:
+            yield window
+            window, to_score = [], 0
+    if window:
+        yield window
 
 
 def _warn_missing_calibration(scorer: Any) -> None:
@@ -291,21 +316,21 @@ def _warn_missing_calibration(scorer: Any) -> None:
 
 
 def score_file(target: str, input_path: Path, output_path: Path, runtime: str = "auto", batch_size: int = 16,
-               threads: int | None = None, device: str = "auto", cuda_graphs: bool = False) -> dict[str, Any]:
+               threads: int | None = None, device: str = "auto", cuda_graphs: bool = False, engine: str = "local",
+               workers: int | None = None, shard: Shard | None = None) -> dict[str, Any]:
     from filterforge.plugins.manager import load_plugins
     from filterforge.runs.run import Run
-    from filterforge.runtime.scorer import Scorer
 
     if output_path.exists() and output_path.resolve() == input_path.resolve():
         raise FilterforgeError(f"--output {output_path} is the input file; choose another path")
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    with exclusive_output_lock(output_path):
-        scorer = Scorer.load(Run.open(target), runtime=runtime, batch_size=batch_size, threads=threads, device=device,
-                             cuda_graphs=cuda_graphs)
+    options = {"runtime": runtime, "batch_size": batch_size, "threads": threads, "device": device, "cuda_graphs": cuda_graphs}
+    with exclusive_output_lock(output_path), open_engine(engine, Run.open(target), options, workers) as scoring:
+        scorer = scoring.scorer
         load_plugins()
-        writer_known = check_writer(output_path, writer_record(scorer))
+        writer_known = check_writer(output_path, writer_record(scorer, shard))
         done, dropped = resume_ids(output_path)
-        logger.info(f"score {scorer.spec.id} with {scorer.describe()}")
+        logger.info(f"score {scorer.spec.id} with {scoring.describe()}" + (f"; shard {shard}" if shard else ""))
         _warn_missing_calibration(scorer)
         if not writer_known:
             logger.warning(f"  warning: {output_path} has no {writer_path_for(output_path).name}, so its writer is "
@@ -314,47 +339,19 @@ def score_file(target: str, input_path: Path, output_path: Path, runtime: str = 
             logger.info(f"  resuming {output_path}: {len(done)} ids already scored are skipped"
                         + (f"; dropped a partial last line ({dropped} bytes) left by an interrupted run" if dropped else ""))
         started = time.time()
-        result = _score_new_rows(scorer, input_path, output_path, done, batch_size)
+        result = _score_new_rows(scoring, input_path, output_path, done, shard)
     return {**result, "runtime": scorer.predictor.runtime, "seconds": time.time() - started, "output": str(output_path)}
 
 
-def _score_new_rows(scorer: Any, input_path: Path, output_path: Path, done: set[str], batch_size: int) -> dict[str, Any]:
+def _score_new_rows(scoring: Any, input_path: Path, output_path: Path, done: set[str], shard: Shard | None) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
-    from filterforge.plugins.manager import pm
-
-    invalid: list[str] = []
-    skipped = duplicates = 0
-    seen_here: dict[str, int] = {}
-    chunk_size = batch_size * CHUNK_BATCHES
     with open(output_path, "a", encoding="utf-8") as handle, \
             tqdm(total=count_lines(input_path), desc="score", unit="article", disable=None, leave=False) as bar:
-        writer = OutputWriter(scorer, handle)
-
-        def report(message: str, advance: bool = True) -> None:
-            invalid.append(message)
-            logger.error(message)
-            if advance:
-                bar.update(1)
-
-        chunk: list[tuple[dict, str | None]] = []
-        for lineno, row in read_articles(input_path, report):
-            bar.update(1)
-            key = str(row["id"])
-            if key in done:
-                skipped += 1
-                continue
-            if key in seen_here:
-                duplicates += 1
-                report(f"{input_path}:{lineno}: duplicate id '{key}' (first at line {seen_here[key]}); skipped", advance=False)
-                continue
-            seen_here[key] = lineno
-            chunk.append((row, pm.hook.prefilter_article(article=row, filter_spec=scorer.spec)))
-            if sum(reason is None for _, reason in chunk) >= chunk_size:
-                writer.write_chunk(chunk)
-                chunk = []
-        if chunk:
-            writer.write_chunk(chunk)
-    counts = {**writer.counts, "skipped_already_scored": skipped, "invalid": len(invalid) - duplicates,
-              "duplicates": duplicates}
-    return {"counts": counts, "tiers": writer.tiers, "invalid": invalid, "model_seconds": writer.model_seconds}
+        writer = OutputWriter(scoring.scorer.spec, handle, bar.update)
+        scan = InputScan(input_path, scoring.scorer.spec, done, shard, bar.update)
+        for window in windows(scan.rows(), scoring.window):
+            writer.write_window(window, scoring.results([row for row, reason in window if reason is None]))
+    duplicates = scan.counts["duplicates"]
+    counts = {**writer.counts, **scan.counts, "invalid": len(scan.invalid) - duplicates}
+    return {"counts": counts, "tiers": writer.tiers, "invalid": scan.invalid, "model_seconds": scoring.model_seconds}
