@@ -157,3 +157,10 @@ def truncate_file(path: Path) -> None:
 
 def garbage_json(path: Path) -> None:
     path.write_text('{"name": "half a JSON object", ')
+
+
+def copy_run(trained: Path, folder: Path) -> Path:
+    """A test's own copy of a module's trained run (without its checkpoint), free to corrupt."""
+    import shutil
+
+    return shutil.copytree(trained, folder / "run", ignore=shutil.ignore_patterns("checkpoint"))

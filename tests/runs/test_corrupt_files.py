@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import assert_one_line_error, garbage_json, invoke, train_tiny_run, truncate_file
+from conftest import assert_one_line_error, copy_run, garbage_json, invoke, train_tiny_run, truncate_file
 
 
 
@@ -40,9 +39,7 @@ def trained_run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
 
 @pytest.fixture
 def run(trained_run, tmp_path) -> Path:
-    copy = tmp_path / "run"
-    shutil.copytree(trained_run, copy, ignore=shutil.ignore_patterns("checkpoint"))
-    return copy
+    return copy_run(trained_run, tmp_path)
 
 
 def command_args(command: str, run: Path, splits: Path, tmp_path: Path) -> list:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, assert_one_line_error, invoke, train_tiny_run, truncate_file
+from conftest import REPO, assert_one_line_error, copy_run, invoke, train_tiny_run, truncate_file
 
 FILTER_DIR = REPO / "filters" / "investment-risk" / "v2"
 
@@ -41,9 +41,7 @@ def trained_run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
 
 @pytest.fixture
 def run(trained_run, tmp_path) -> Path:
-    copy = tmp_path / "run"
-    shutil.copytree(trained_run, copy, ignore=shutil.ignore_patterns("checkpoint"))
-    return copy
+    return copy_run(trained_run, tmp_path)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, invoke, tiny_train_args
+from conftest import assert_one_line_error, invoke, train_tiny_run
 
 ARTICLES = 300
 
@@ -27,12 +27,8 @@ def ray_session():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
-    from click.testing import CliRunner
-
-    out = tmp_path_factory.mktemp("ray-engine") / "run"
-    trained = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_encoder, out, "distillation", "--max-train-examples", "32"))
-    assert trained.exit_code == 0, trained.output
-    return out
+    return train_tiny_run(tmp_path_factory.mktemp("ray-engine") / "run", demo_splits, tiny_encoder, "distillation",
+                          "--max-train-examples", "32")
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_one_line_error, invoke, tiny_train_args
+from conftest import assert_one_line_error, invoke, train_tiny_run
 
 SHARDS = 3
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, demo_splits, tiny_encoder) -> Path:
-    from click.testing import CliRunner
-
-    out = tmp_path_factory.mktemp("shards") / "run"
-    trained = invoke(CliRunner(), tiny_train_args(demo_splits, tiny_encoder, out, "distillation", "--max-train-examples", "32"))
-    assert trained.exit_code == 0, trained.output
-    return out
+    return train_tiny_run(tmp_path_factory.mktemp("shards") / "run", demo_splits, tiny_encoder, "distillation",
+                          "--max-train-examples", "32")
 
 
 @pytest.fixture(scope="module")
