@@ -17,7 +17,9 @@ from filterforge.metrics import (
     ranking_metrics,
     recall_at_k,
     regression_metrics,
+    recorded_tier_accuracy,
     spearman_by_dimension,
+    tier_accuracy,
     tier_metrics,
 )
 from filterforge.filters.spec import resolve_filter
@@ -128,6 +130,37 @@ def test_tier_metrics_is_none_for_a_spec_without_tiers(spec):
     metrics, oracle, predicted = tier_metrics(rows, rows, untiered)
     assert metrics is None
     assert oracle == [None, None] and predicted == [None, None]
+
+
+def test_a_single_tier_has_no_tier_metrics_and_no_tier_accuracy(spec):
+    single = dataclasses.replace(spec, tiers=[t for t in spec.tiers if t.default])
+    gold, pred = np.array([RED, NOISE], dtype=float), np.array([NOISE, RED], dtype=float)
+    metrics, oracle, predicted = tier_metrics(pred, gold, single)
+    assert metrics is None and oracle == predicted == ["BLUE", "BLUE"]
+    assert tier_accuracy(pred, gold, single) is None
+
+
+def test_tier_accuracy_is_the_unrounded_share_of_agreeing_tiers(spec):
+    gold = np.array([RED, RED, YELLOW], dtype=float)
+    pred = np.array([RED, YELLOW, YELLOW], dtype=float)
+    assert tier_accuracy(pred, gold, spec) == 2 / 3
+    assert tier_metrics(pred, gold, spec)[0]["accuracy"] == round(2 / 3, 4)
+
+
+def test_tier_accuracy_follows_the_capped_overall_score():
+    sustainability = resolve_filter("sustainability/v1")
+    gold = np.array([[9, 4, 9, 9, 9, 9, 9, 9]], dtype=float)  # capped at 4.0: monitoring
+    assert tier_accuracy(np.array([[4.0, 6, 4, 4, 4, 4, 4, 4]]), gold, sustainability) == 1.0
+    assert tier_accuracy(np.array([[9.0, 5, 9, 9, 9, 9, 9, 9]]), gold, sustainability) == 0.0  # breakthrough
+
+
+@pytest.mark.parametrize("recorded, expected", [
+    (None, None),
+    ({"accuracy": 1.0, "labels": ["ALL"]}, None),  # what evaluations of one-tier filters used to record
+    ({"accuracy": 0.75, "labels": ["HIGH", "LOW"]}, 0.75),
+])
+def test_recorded_tier_accuracy_counts_only_several_tiers(recorded, expected):
+    assert recorded_tier_accuracy(recorded) == expected
 
 
 # -- ranking -----------------------------------------------------------------------------------

@@ -45,16 +45,15 @@ def recall_at_top(pred: np.ndarray, gold: np.ndarray, spec: Any, share: float = 
     return {"k": k, "recall": recall_at_k(predicted, weighted_relevance(gold, spec.weights), k)}
 
 
-def tier_accuracy(pred: np.ndarray, gold: np.ndarray, spec: Any) -> float:
-    from filterforge.metrics import tier_metrics
+def tier_accuracy(pred: np.ndarray, gold: np.ndarray, spec: Any) -> float | None:
+    from filterforge.metrics import tier_accuracy as library_tier_accuracy
 
-    tiers, _, _ = tier_metrics(pred, gold, spec)
-    return tiers["accuracy"]
+    return library_tier_accuracy(pred, gold, spec)
 
 
 def has_tiers(spec: Any) -> bool:
     """A single default tier ranks nothing: such filters are judged by recall instead."""
-    return len(spec.tiers) > 1
+    return spec.has_several_tiers
 
 
 def score_predictions(pred: Any, gold: np.ndarray, spec: Any, train_means: np.ndarray, seed: int) -> dict[str, Any]:

@@ -96,13 +96,45 @@ def read_json(path: str | os.PathLike) -> Any:
         raise FilterforgeError(f"{path}:{exc.lineno}: malformed JSON ({exc.msg})") from None
 
 
-def read_yaml(path: str | os.PathLike, what: str = "") -> Any:
+class YamlMapping(dict):
+    """A YAML mapping that remembers the line (1-based) where it and each of its keys start, so that a
+    reader checking the data can name ``file:line``."""
+
+    def __init__(self, *args: Any, line: int = 0, key_lines: dict | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.line, self.key_lines = line, dict(key_lines or {})
+
+    def line_of(self, key: Any = None) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+def _line_tracking_loader() -> type:
+    import yaml
+
+    class LineTrackingLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Iterator[YamlMapping]:
+        mapping = YamlMapping(line=node.start_mark.line + 1)
+        yield mapping  # the safe loader's two-step construction, which lets mappings refer to themselves
+        mapping.update(loader.construct_mapping(node))
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                mapping.key_lines[loader.construct_object(key_node)] = key_node.start_mark.line + 1
+
+    LineTrackingLoader.add_constructor("tag:yaml.org,2002:map", construct_mapping)
+    return LineTrackingLoader
+
+
+def read_yaml(path: str | os.PathLike, what: str = "", track_lines: bool = False) -> Any:
     """Parsed YAML (safe loader: data only, nothing constructed or evaluated); a syntax error names
-    ``file:line``."""
+    ``file:line``. With ``track_lines`` every mapping is a :class:`YamlMapping`."""
     import yaml
 
     data = Path(path).read_bytes()
     try:
+        if track_lines:
+            return yaml.load(data.decode("utf-8"), Loader=_line_tracking_loader())  # a SafeLoader subclass
         return yaml.safe_load(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise _not_utf8(path, data.count(b"\n", 0, exc.start) + 1, exc) from None

@@ -56,20 +56,44 @@ def mean_of_defined(values: Sequence[float | None]) -> float | None:
     return round(sum(defined) / len(defined), 4) if defined else None
 
 
+def _tiers_of(scores: Any, spec: Any) -> list:
+    return [spec.tier(row) for row in np.asarray(scores).tolist()]
+
+
+def _agreement(oracle: Sequence[Any], predicted: Sequence[Any]) -> float:
+    return sum(o == p for o, p in zip(oracle, predicted)) / len(oracle)
+
+
+def tier_accuracy(pred: Any, gold: Any, spec: Any) -> float | None:
+    """Share of articles whose tier from the predicted scores equals the tier from the oracle's scores
+    (unrounded); None for a filter with fewer than two tiers, where every article shares the tier."""
+    if len(spec.tiers) < 2 or len(gold) == 0:
+        return None
+    return _agreement(_tiers_of(gold, spec), _tiers_of(pred, spec))
+
+
 def tier_metrics(pred: Any, gold: Any, spec: Any) -> tuple[dict[str, Any] | None, list, list]:
-    """Tier accuracy and confusion matrix (rows: oracle tier, columns: predicted tier), plus both tier lists."""
-    oracle = [spec.tier(row) for row in np.asarray(gold).tolist()]
-    predicted = [spec.tier(row) for row in np.asarray(pred).tolist()]
-    if not spec.tiers:
+    """Tier accuracy and confusion matrix (rows: oracle tier, columns: predicted tier), plus both tier lists;
+    None instead of the metrics for a filter with fewer than two tiers (an accuracy of 1 that means nothing)."""
+    oracle = _tiers_of(gold, spec)
+    predicted = _tiers_of(pred, spec)
+    if len(spec.tiers) < 2:
         return None, oracle, predicted
     labels = spec.tier_names
     index = {name: i for i, name in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     for o, p in zip(oracle, predicted):
         matrix[index[o]][index[p]] += 1
-    accuracy = sum(o == p for o, p in zip(oracle, predicted)) / len(oracle)
-    return {"accuracy": round(accuracy, 4), "labels": labels, "confusion_matrix": matrix,
+    return {"accuracy": round(_agreement(oracle, predicted), 4), "labels": labels, "confusion_matrix": matrix,
             "rows": "oracle tier", "columns": "predicted tier"}, oracle, predicted
+
+
+def recorded_tier_accuracy(tiers: dict[str, Any] | None) -> float | None:
+    """The accuracy of an evaluation.json ``tiers`` entry, None unless it has two tiers or more (evaluations
+    written before this rule recorded a single tier's accuracy of 1)."""
+    if not tiers or len(tiers.get("labels") or []) < 2:
+        return None
+    return tiers.get("accuracy")
 
 
 def split_metrics(pred: Any, gold: Any, spec: Any, means: Sequence[float]) -> dict[str, Any]:

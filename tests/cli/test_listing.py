@@ -74,3 +74,12 @@ def test_all_good_packages_print_no_warning(runner, filter_root):
     result = invoke(runner, ["filters"])
     assert result.exit_code == 0, result.output
     assert not bad_lines(result.output) and "spare/v1" in result.output
+
+
+def test_the_listing_shows_overall_caps_and_tiers(runner, filter_root):
+    write_package(filter_root, "spare", GOOD + "overall:\n  caps:\n    - {when: 'risk < 2', max: 1.5}\n"
+                  "tiers:\n  - {name: HIGH, when: 'overall >= 7'}\n  - {name: LOW, default: true}\n")
+    result = invoke(runner, ["filters"])
+    assert result.exit_code == 0, result.output
+    block = result.output.split("spare/v1", 1)[1]
+    assert "overall at most 1.5 when risk < 2" in block and "tiers: HIGH, LOW" in block

@@ -252,3 +252,14 @@ def test_yellow_tier_expectation(tmp_path, spec):
 def test_no_cases_gives_no_pass_rate(spec):
     report = check_cases([], [], spec)
     assert report["pass_rate"] is None and report["total"] == 0 and report["by_category"] == {}
+
+
+def test_expectations_on_the_capped_overall_score(tmp_path):
+    sustainability = resolve_filter("sustainability/v1")
+    path = write_suite(tmp_path, [case("capped", expect=["overall <= 4", "tier == monitoring"]),
+                                  case("strong", expect=["overall >= 7.5"])], filter_id="sustainability/v1")
+    cases = load_edge_cases(path, sustainability)
+    gated = [9.0, 4.0, 9.0, 9.0, 9.0, 9.0, 9.0, 9.0]  # weighted average 8.0, technical_credibility below 5: 4.0
+    result = check_cases(cases, [gated, gated], sustainability)
+    assert [c["passed"] for c in result["cases"]] == [True, False]
+    assert result["cases"][1]["failed_expectations"] == ["overall >= 7.5"]

@@ -69,3 +69,25 @@ def test_the_scorer_calibrates_then_gives_weighted_average_and_tier(tmp_path):
     assert result["scores"] == dict.fromkeys(names, 8.0)
     assert result["weighted_average"] == round(spec.weighted_average([8.0] * 8), 4)
     assert result["tier"] == spec.tier([8.0] * 8) == calibrated.tiers([[8.0] * 8])[0]
+
+
+def test_a_row_carries_the_capped_overall_score_next_to_the_tier():
+    from filterforge.filters.spec import resolve_filter
+
+    spec = resolve_filter("sustainability/v1")
+    scorer = Scorer(FixedPredictor(spec, [[0.0] * 8]))
+    capped = scorer.result([9, 4, 9, 9, 9, 9, 9, 9])  # technical_credibility below 5 caps the overall at 4.0
+    assert list(capped) == ["scores", "weighted_average", "overall", "tier"]
+    assert capped["weighted_average"] == 8.0 and capped["overall"] == 4.0 and capped["tier"] == "monitoring"
+    assert scorer.result([8.0] * 8)["overall"] == 8.0 and scorer.result([8.0] * 8)["tier"] == "breakthrough"
+
+
+def test_a_filter_without_weights_writes_no_overall(tmp_path):
+    from filterforge.filters.spec import load_filter
+
+    package = tmp_path / "unweighted" / "v1"
+    package.mkdir(parents=True)
+    (package / "filter.yaml").write_text("name: unweighted\nversion: 1\ndimensions:\n  - {name: a}\n  - {name: b}\n")
+    spec = load_filter(package)
+    row = Scorer(FixedPredictor(spec, [[0.0, 0.0]])).result([2.0, 4.0])
+    assert list(row) == ["scores", "weighted_average", "tier"] and row["weighted_average"] == 3.0

@@ -112,10 +112,12 @@ def test_score_rows_have_scores_average_tier_and_verdict(runner, run, demo_split
         values = list(row["scores"].values())
         assert all(0 <= v <= 10 for v in values)
         assert row["weighted_average"] == pytest.approx(spec.weighted_average(values), abs=1e-3)
+        assert row["overall"] == pytest.approx(spec.overall(values), abs=1e-3)  # no caps in this filter
         assert row["tier"] == spec.tier(values)
         assert row["prefilter"] == {"passed": True, "reason": None}
     rejected = rows[-1]
     assert rejected["scores"] is None and rejected["tier"] is None and rejected["prefilter"]["passed"] is False
+    assert list(rejected) == list(rows[0])  # the same keys as a scored row, overall included
     assert "too little text" in rejected["prefilter"]["reason"]
 
 

@@ -36,9 +36,22 @@ def print_metrics(result: dict[str, Any]) -> None:
                    f"(mean predictor {m['mean_predictor_mae']:.3f})")
 
 
+def print_tiers(tiers: dict[str, Any] | None) -> None:
+    """Tier accuracy and the confusion matrix; nothing for a filter with a single tier (evaluate records
+    ``tiers`` only for filters with several)."""
+    if not tiers:
+        return
+    click.echo(f"  tier accuracy {tiers['accuracy']:.3f} (filter tier rules on oracle vs predicted scores)")
+    labels, corner = tiers["labels"], "oracle \\ predicted"
+    width = max(len(name) for name in labels + [corner])
+    columns = [max(len(name), 5) for name in labels]
+    click.echo(f"    {corner:<{width}}  " + "  ".join(f"{n:>{w}}" for n, w in zip(labels, columns)))
+    for name, counts in zip(labels, tiers["confusion_matrix"]):
+        click.echo(f"    {name:<{width}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(counts, columns)))
+
+
 def print_tiers_ranking_edges(result: dict[str, Any]) -> None:
-    if result["tiers"]:
-        click.echo(f"  tier accuracy {result['tiers']['accuracy']:.3f} (filter tier rules on oracle vs predicted scores)")
+    print_tiers(result["tiers"])
     ranking = result["ranking"]
     click.echo("  ranking by weighted score: " + ", ".join(
         f"recall@{k} {_fmt(ranking['recall@k'][str(k)])} / ndcg@{k} {_fmt(ranking['ndcg@k'][str(k)])}" for k in ranking["k"]))

@@ -45,6 +45,10 @@ def _echo_filter(spec, path) -> None:
     click.echo(f"{spec.id}  {path}")
     for dim in spec.dimensions:
         click.echo(f"    {dim.name:<34} weight {dim.weight:<5g} {dim.description}")
+    for cap in spec.overall_caps:
+        click.echo(f"    overall at most {cap.max:g} when {cap.when}")
+    if spec.tiers:
+        click.echo(f"    tiers: {', '.join(spec.tier_names)}")
 
 
 @click.command(name="filters")

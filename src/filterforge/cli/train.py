@@ -32,6 +32,8 @@ def _option(*names: str, **kwargs):
 @_option("--batch-size", type=int)
 @_option("--learning-rate", type=float)
 @_option("--head-learning-rate", type=float, help="Learning rate of the freshly initialised head.")
+@_option("--layer-lr-decay", type=float,
+         help="Layer-wise learning-rate decay: layer k below the top trains at --learning-rate x decay^k.")
 @_option("--max-length", type=int, help="Default: 512 (distillation), prompt tokens + 512 (instruction).")
 @_option("--warmup-steps", type=int)
 @_option("--warmup-ratio", type=float)

@@ -33,14 +33,15 @@ def cached_baseline(method: str, filter_id: str, data_dir: Path) -> Path:
 
 def test_evaluation(run: Any, test_data: str, spec: Any) -> tuple[dict[str, Any], dict[str, float]]:
     from filterforge.data.labels import load_labelled_rows
-    from filterforge.metrics import split_metrics
+    from filterforge.metrics import split_metrics, tier_metrics
     from filterforge.runtime.scorer import Scorer
 
     rows = load_labelled_rows(test_data, spec)
     pred = Scorer.load(run, runtime="torch").score(rows)
     gold = np.asarray([r["labels"] for r in rows], dtype=np.float64)
     evaluation = {"n": len(rows), "test_data": test_data, "calibrated": False, "edge_cases": None,
-                  "metrics": split_metrics(pred, gold, spec, run.train_label_means())}
+                  "metrics": split_metrics(pred, gold, spec, run.train_label_means()),
+                  "tiers": tier_metrics(pred, gold, spec)[0]}
     errors = {str(r.get("id")): float(e) for r, e in zip(rows, np.abs(pred - gold).mean(1))}
     return evaluation, errors
 

@@ -69,6 +69,13 @@ class RunSummary:
         return self.evaluation["metrics"].get("mean_predictor_mae") if self.evaluation else None
 
     @property
+    def test_tier_accuracy(self) -> float | None:
+        """None unless the run was evaluated with a filter of two tiers or more."""
+        from filterforge.metrics import recorded_tier_accuracy
+
+        return recorded_tier_accuracy(self.evaluation.get("tiers")) if self.evaluation else None
+
+    @property
     def edge(self) -> dict[str, Any] | None:
         return self.evaluation.get("edge_cases") if self.evaluation else None
 

@@ -11,7 +11,8 @@ File format (YAML)::
         expect: ["macro_risk_severity >= 6", "all <= 3", "signal <= 3", "tier in [RED, YELLOW]"]
 
 Each expectation is parsed with :mod:`filterforge.filters.conditions` (never eval); a case passes when every
-expectation holds for the model's predicted scores and the tier the filter's rules give them.
+expectation holds for the model's predicted scores, their overall score (``overall >= 5``, after the filter's
+caps) and the tier the filter's rules give them.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def load_edge_cases(path: str | Path, spec: Any) -> list[EdgeCase]:
         parsed = []
         for entry in expect:
             try:
-                tree = conditions.parse(entry, spec.dimension_names, spec.tier_names or None)
+                tree = conditions.parse(entry, spec.dimension_names, spec.tier_names or None, spec.has_overall)
             except conditions.ConditionError as exc:
                 raise FilterforgeError(f"{where}: {exc}") from None
             parsed.append(Expectation(_expectation_text(entry), tree))
@@ -104,8 +105,9 @@ def check_cases(cases: Sequence[EdgeCase], predictions: Any, spec: Any) -> dict[
     for case, row in zip(cases, predictions):
         scores = {name: float(value) for name, value in zip(names, row)}
         tier = spec.tier(scores)
+        overall = spec.overall(scores) if spec.has_overall else None
         failed = [e.text for e in case.expectations
-                  if not conditions.evaluate(e.tree, scores, spec.signal_dimensions, tier)]
+                  if not conditions.evaluate(e.tree, scores, spec.signal_dimensions, tier, overall)]
         passed = not failed
         total_by[case.category] += 1
         passed_by[case.category] += passed

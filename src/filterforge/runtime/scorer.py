@@ -43,12 +43,17 @@ class Scorer:
         return [self.spec.tier(row) for row in np.asarray(scores).tolist()]
 
     def result(self, values: Sequence[float]) -> dict[str, Any]:
-        """What `score` writes for one article: scores by dimension, weighted average, tier."""
+        """What `score` writes for one article: scores by dimension, weighted average, the overall score
+        (the weighted average after the filter's caps; only for a filter with weights), tier."""
         values = [float(v) for v in values]
         names = self.spec.dimension_names
-        return {"scores": {n: round(v, 4) for n, v in zip(names, values)},
-                "weighted_average": round(self.spec.weighted_average(values), 4),
-                "tier": self.spec.tier(dict(zip(names, values)))}
+        by_name = dict(zip(names, values))
+        row: dict[str, Any] = {"scores": {n: round(v, 4) for n, v in zip(names, values)},
+                               "weighted_average": round(self.spec.weighted_average(values), 4)}
+        if self.spec.has_overall:
+            row["overall"] = round(self.spec.overall(by_name), 4)
+        row["tier"] = self.spec.tier(by_name)
+        return row
 
     def describe(self) -> str:
         return f"{self.predictor.describe()}; calibration {'applied' if self.calibration is not None else 'none'}"

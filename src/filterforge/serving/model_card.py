@@ -66,8 +66,11 @@ def model_card(spec: Any, info: dict[str, Any], metadata: dict[str, Any], evalua
         lines.append(f"- Test MAE {fmt(m['mae'])} (mean predictor {fmt(m.get('mean_predictor_mae'))}), RMSE {fmt(m['rmse'])}, "
                      f"Spearman {fmt(m.get('spearman'))} on {evaluation['n']} articles"
                      + (" (calibrated)" if evaluation.get("calibrated") else ""))
-        if evaluation.get("tiers"):
-            lines.append(f"- Tier accuracy {fmt(evaluation['tiers']['accuracy'])}")
+        from filterforge.metrics import recorded_tier_accuracy
+
+        tier_accuracy = recorded_tier_accuracy(evaluation.get("tiers"))
+        if tier_accuracy is not None:
+            lines.append(f"- Tier accuracy {fmt(tier_accuracy)}")
         ranking = evaluation.get("ranking") or {}
         if ranking.get("k"):
             lines.append("- Ranking: " + ", ".join(f"Recall@{k} {fmt(ranking['recall@k'][str(k)])}, NDCG@{k} {fmt(ranking['ndcg@k'][str(k)])}"

@@ -243,7 +243,10 @@ class OutputWriter:
             self.counts["scored"] += 1
             self.tiers[str(out["tier"])] = self.tiers.get(str(out["tier"]), 0) + 1
         else:
-            out.update(scores=None, weighted_average=None, tier=None)
+            out.update(scores=None, weighted_average=None)
+            if self.spec.has_overall:  # the same keys, in the same order, as a scored row
+                out["overall"] = None
+            out["tier"] = None
             self.counts["prefiltered"] += 1
         out["prefilter"] = {"passed": reason is None, "reason": reason}
         self.handle.write(json.dumps(out, ensure_ascii=False) + "\n")

@@ -16,7 +16,7 @@ MAX_SEED = 2**32 - 1  # numpy's seed range
 # the values it resolves itself (filter, max_length, pooling, strategy_options, data_hash). max_steps is
 # left out on purpose: raising it is how a bounded run continues.
 RESUME_SETTINGS = ("model", "strategy", "head", "loss", "epochs", "batch_size", "grad_accum", "seed",
-                   "learning_rate", "head_learning_rate", "weight_decay", "warmup_steps", "warmup_ratio",
+                   "learning_rate", "head_learning_rate", "layer_lr_decay", "weight_decay", "warmup_steps", "warmup_ratio",
                    "lora", "lora_r", "lora_alpha", "lora_dropout", "shared_prefix", "max_train_examples")
 
 # How messages name settings whose flag is not "--" + the field name (or that have no flag).
@@ -36,6 +36,7 @@ class TrainConfig:
     batch_size: int = 8
     learning_rate: float = 2e-5
     head_learning_rate: float | None = 1e-3
+    layer_lr_decay: float = 1.0
     weight_decay: float = 0.01
     max_length: int | None = None
     warmup_steps: int | None = None
@@ -120,6 +121,7 @@ BOUNDS: dict[str, Bound] = {
     "grad_accum": Bound(1),
     "learning_rate": Bound(0, whole=False, exclusive_minimum=True),
     "head_learning_rate": Bound(0, whole=False, exclusive_minimum=True, optional=True),
+    "layer_lr_decay": Bound(0, 1, whole=False, exclusive_minimum=True, note="1 turns layer-wise decay off"),
     "weight_decay": Bound(0, whole=False),
     "max_length": Bound(1, optional=True),
     "warmup_steps": Bound(0, optional=True),

@@ -24,6 +24,7 @@ from filterforge.io import ensure_empty_dir, write_json
 from filterforge.runs import layout
 from filterforge.training import distributed
 from filterforge.training.config import LOSSES, RESUME_SETTINGS, TrainConfig
+from filterforge.training.optim import layer_wise_groups
 
 logger = logging.getLogger(__name__)
 
@@ -228,9 +229,9 @@ class Trainer:
         c = self.config
         head_params = [p for p in self.model.head.parameters() if p.requires_grad]
         head_ids = {id(p) for p in head_params}
-        body_params = [p for p in self.model.parameters() if p.requires_grad and id(p) not in head_ids]
+        body = [(name, p) for name, p in self.model.named_parameters() if p.requires_grad and id(p) not in head_ids]
         groups = [
-            {"params": body_params, "lr": c.learning_rate},
+            *layer_wise_groups(body, c.learning_rate, c.layer_lr_decay),
             {"params": head_params, "lr": c.head_learning_rate or c.learning_rate},
         ]
         optimizer = torch.optim.AdamW(groups, weight_decay=c.weight_decay)
