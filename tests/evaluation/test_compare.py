@@ -24,7 +24,7 @@ GOOD_BUDGET = {"prompt_tokens": 2, "articles": 100, "article_tokens_kept_mean": 
 
 def fake_run(base: Path, name: str, strategy: str, *, val: float, test: float | None, dims: dict[str, float] | None = None,
              edge: tuple[int, int] | None = (5, 10), ms: float = 10.0, budget: dict | None = None,
-             baseline: float = 2.5, machine: str = "test-box", runtime: str = "torch") -> Path:
+             baseline: float = 2.5, machine: str = "test-box", runtime: str = "torch", tiers: dict | None = None) -> Path:
     run = base / name
     run.mkdir(parents=True)
     per_dim = dims or {d: test if test is not None else val for d in DIMS}
@@ -41,7 +41,7 @@ def fake_run(base: Path, name: str, strategy: str, *, val: float, test: float | 
             "run_dir": str(run), "test_data": "test.jsonl", "n": 100, "calibrated": False,
             "metrics": {"mae": test, "rmse": test + 0.5, "per_dimension_mae": per_dim, "mean_predictor_mae": baseline,
                         "mean_predictor_per_dimension_mae": {d: baseline for d in DIMS}, "spearman": 0.5},
-            "tiers": None, "ranking": {"k": [10], "recall@k": {"10": 0.5}, "ndcg@k": {"10": 0.5}},
+            "tiers": tiers, "ranking": {"k": [10], "recall@k": {"10": 0.5}, "ndcg@k": {"10": 0.5}},
             "token_budget": budget or GOOD_BUDGET,
             "edge_cases": None if edge is None else {
                 "pass_rate": edge[0] / edge[1], "passed": edge[0], "total": edge[1],
@@ -243,3 +243,35 @@ def test_a_plugin_strategy_takes_its_role_from_its_attributes(runner, tmp_path):
     decision = comparison["decision"]
     assert decision["verdict"] == "head-tail" and decision["distillation_run"] == str(h)
     assert "neither better by more than 0.2" in decision["rule"]
+
+
+def tier_entry(accuracy: float, labels=("RED", "YELLOW", "GREEN", "NOISE", "BLUE")) -> dict:
+    return {"accuracy": accuracy, "labels": list(labels), "confusion_matrix": [[0] * len(labels) for _ in labels],
+            "rows": "oracle tier", "columns": "predicted tier"}
+
+
+def test_tier_accuracy_is_weighed_beside_the_mae(runner, tmp_path):
+    d = fake_run(tmp_path, "distil", "distillation", val=1.2, test=1.3, ms=10, tiers=tier_entry(0.81))
+    i = fake_run(tmp_path, "instr", "instruction", val=0.9, test=1.0, ms=25, tiers=tier_entry(0.62))
+    result, report, comparison = run_compare(runner, tmp_path, d, i)
+    rows = [row["row"] for row in comparison["table"]]
+    assert rows.index("test tier accuracy") == rows.index("test MAE") + 1
+    row = comparison["table"][rows.index("test tier accuracy")]
+    assert row["values"] == [0.81, 0.62] and row["cells"] == ["0.810", "0.620"] and row["winner"] == "distil"
+    assert "| test tier accuracy | 0.810 | 0.620 | distil |" in report
+    assert "test tier accuracy: 0.810 | 0.620" in result.output
+    decision = comparison["decision"]
+    assert decision["test_tier_accuracy"] == {"distillation": 0.81, "instruction": 0.62}
+    assert "[test tier accuracy: instruction 0.620 vs distillation 0.810]" in decision["rule"]
+    assert [r["test_tier_accuracy"] for r in comparison["runs"]] == [0.81, 0.62]
+
+
+@pytest.mark.parametrize("tiers", [None, tier_entry(1.0, labels=("ALL",))])
+def test_a_single_tier_gets_no_tier_accuracy_row(runner, tmp_path, tiers):
+    """An evaluation of a one-tier filter (older ones recorded its accuracy of 1) shows no tier accuracy."""
+    d = fake_run(tmp_path, "distil", "distillation", val=1.2, test=1.3, ms=10, tiers=tiers)
+    i = fake_run(tmp_path, "instr", "instruction", val=0.9, test=1.0, ms=25, tiers=tiers)
+    result, report, comparison = run_compare(runner, tmp_path, d, i)
+    assert "tier accuracy" not in report and "tier accuracy" not in result.output
+    assert all(row["row"] != "test tier accuracy" for row in comparison["table"])
+    assert comparison["decision"]["test_tier_accuracy"] == {"distillation": None, "instruction": None}

@@ -88,14 +88,15 @@ def test_ray_writes_the_rows_local_scoring_writes(local_scoring, ray_scoring):
     assert len(local) == ARTICLES + 1  # + the article the prefilter rejected
     for mine, theirs in zip(ray, local):
         assert list(mine) == list(theirs)
-        assert {k: v for k, v in mine.items() if k not in ("scores", "weighted_average")} == \
-            {k: v for k, v in theirs.items() if k not in ("scores", "weighted_average")}
+        assert {k: v for k, v in mine.items() if k not in ("scores", "weighted_average", "overall")} == \
+            {k: v for k, v in theirs.items() if k not in ("scores", "weighted_average", "overall")}
     scored = [(m, t) for m, t in zip(ray, local) if t["scores"] is not None]
     assert len(scored) == ARTICLES
     np.testing.assert_allclose([list(m["scores"].values()) for m, _ in scored],
                                [list(t["scores"].values()) for _, t in scored], atol=1e-5)
     np.testing.assert_allclose([m["weighted_average"] for m, _ in scored], [t["weighted_average"] for _, t in scored],
                                atol=1e-5)
+    np.testing.assert_allclose([m["overall"] for m, _ in scored], [t["overall"] for _, t in scored], atol=1e-5)
 
 
 def test_ray_reports_invalid_rows_as_local_scoring_does(local_scoring, ray_scoring, source):

@@ -43,6 +43,10 @@ def command(run_dirs, output, max_slowdown, measure, speed_data, speed_articles,
     click.echo(f"verdict: {decision['verdict']} ({Path(decision['chosen_run']).name})")
     click.echo(f"rule: {decision['rule']}")
     click.echo(f"hypothesis: {decision['hypothesis']}")
+    if decision.get("ensemble_command"):
+        click.echo(f"ensemble: {decision['ensemble_command']}  (add --method select for one model per dimension)")
+    for note in decision.get("ensembles", []):
+        click.echo(f"ensemble {note}")
     if decision.get("baselines"):
         click.echo(f"baselines: {decision['baselines']['text']}")
     click.echo(f"wrote {output}, {Path(output).parent / COMPARISON_FILE}, {Path(output).parent / PLOT_FILE}")

@@ -1,8 +1,8 @@
 """`compare`: the seed's decision table for two or more runs, a verdict and the rule behind it.
 
-Rows: validation MAE, test MAE (each beside its mean-predictor MAE), training time, inference speed,
-memory (training peak, inference peak), edge-case pass rate, each with a winner; per-dimension MAE with
-a winner per dimension. Test numbers come only from each run's evaluation (wherever `evaluate` wrote
+Rows: validation MAE, test MAE (each beside its mean-predictor MAE), test tier accuracy (for filters with
+several tiers), training time, inference speed, memory (training peak, inference peak), edge-case pass
+rate, each with a winner; per-dimension MAE with a winner per dimension. Test numbers come only from each run's evaluation (wherever `evaluate` wrote
 it): compare never evaluates on the test split. Speed comes from every run's bench.json when all runs
 have one from the same machine and runtime, else all runs are measured here on the same articles.
 """
@@ -26,7 +26,8 @@ def run_entry(r: RunSummary) -> dict[str, Any]:
     return {"name": r.name, "path": str(r.path), "baseline": r.is_baseline, "strategy": r.strategy,
             "model": r.metadata.get("model_name"),
             "validation_mae": r.val_mae, "validation_mean_predictor_mae": r.val_baseline,
-            "test_mae": r.test_mae, "test_mean_predictor_mae": r.test_baseline, "evaluated": r.evaluation is not None,
+            "test_mae": r.test_mae, "test_mean_predictor_mae": r.test_baseline, "test_tier_accuracy": r.test_tier_accuracy,
+            "evaluated": r.evaluation is not None,
             "train_seconds": r.metadata.get("train_seconds"), "training_peak_memory_mb": r.metadata.get("peak_memory_mb"),
             "speed": r.speed, "edge_pass_rate": r.edge_pass_rate,
             "edge_by_category": r.edge["by_category"] if r.edge else None,

@@ -37,6 +37,10 @@ def build_rows(runs: Sequence[RunSummary], speed_info: dict[str, Any]) -> list[d
     rows = [
         ("validation MAE", [r.val_mae for r in runs], [mae_cell(r.val_mae, r.val_baseline) for r in runs], False),
         ("test MAE", [r.test_mae for r in runs], [mae_cell(r.test_mae, r.test_baseline, bool((r.evaluation or {}).get("calibrated"))) for r in runs], False),
+    ]
+    if any(r.test_tier_accuracy is not None for r in runs):  # only filters with several tiers record it
+        rows.append(("test tier accuracy", [r.test_tier_accuracy for r in runs], [_tier_cell(r) for r in runs], True))
+    rows += [
         ("training time", [r.metadata.get("train_seconds") for r in runs],
          [num(r.metadata.get("train_seconds"), "s") for r in runs], False),
     ]
@@ -63,6 +67,12 @@ def build_rows(runs: Sequence[RunSummary], speed_info: dict[str, Any]) -> list[d
     table.append({"row": "article tokens kept (train/val mean, min, truncated)", "values": [None] * len(runs),
                   "cells": [_budget_cell(r.metadata.get("token_budget")) for r in runs], "winner": ""})
     return table
+
+
+def _tier_cell(run: RunSummary) -> str:
+    if run.evaluation is None:
+        return NOT_EVALUATED
+    return "—" if run.test_tier_accuracy is None else f"{run.test_tier_accuracy:.3f}"
 
 
 def _budget_cell(budget: dict[str, Any] | None) -> str:
@@ -101,6 +111,9 @@ def render_report(runs: Sequence[RunSummary], warnings: list[str], table: list[d
     lines += [f"**Verdict: {decision['verdict']}** ({Path(decision['chosen_run']).name})", "",
               f"- Rule that decided: {decision['rule']}",
               f"- Hypothesis that held: **{decision['hypothesis']}**" + (f" — {decision['hypothesis_reason']}" if decision.get("hypothesis_reason") else ""),
+              *([f"- Build the ensemble: `{decision['ensemble_command']}` (add `--method select` for one model "
+                 "per dimension)"] if decision.get("ensemble_command") else []),
+              *[f"- Ensemble {note}" for note in decision.get("ensembles", [])],
               *([f"- Baselines: {decision['baselines']['text']} ({decision['baselines']['note']})"] if decision.get("baselines") else []),
               f"- Inference speed: {speed_info['note']}; machine: {speed_info['machine']}"
               + (f"; {speed_info['baselines']}" if speed_info.get("baselines") else ""),

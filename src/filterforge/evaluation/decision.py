@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 from filterforge.errors import FilterforgeError
@@ -10,6 +11,7 @@ from filterforge.evaluation.comparison import RunSummary
 
 MAE_MARGIN = 0.2  # the seed: instruction must beat distillation by more than this
 DIMENSION_MARGIN = 0.3  # per-dimension differences beyond this in opposite directions = "mixed"
+MIXED = "mixed by dimension -> consider an ensemble or per-dimension models"
 
 
 def _best(runs: Sequence[RunSummary]) -> RunSummary | None:
@@ -59,13 +61,16 @@ def decide(distillation: RunSummary, instruction: RunSummary, max_slowdown: floa
                 f"{mae_text}; {edge_text}")
     if basis == "validation":
         rule += " [test MAE not evaluated for both runs: the rule was applied to validation MAE]"
+    tiers_d, tiers_i = distillation.test_tier_accuracy, instruction.test_tier_accuracy
+    if tiers_d is not None and tiers_i is not None:  # what users act on, beside the MAE the rule weighs
+        rule += f" [test tier accuracy: instruction {tiers_i:.3f} vs distillation {tiers_d:.3f}]"
 
     dims_d, dims_i = per_dimension(distillation, basis), per_dimension(instruction, basis)
     diffs = {n: dims_d[n] - dims_i[n] for n in dims_d if n in dims_i} if dims_d and dims_i else {}
     instruction_wins = sorted(n for n, d in diffs.items() if d > DIMENSION_MARGIN)
     distillation_wins = sorted(n for n, d in diffs.items() if d < -DIMENSION_MARGIN)
     if instruction_wins and distillation_wins:
-        hypothesis = "mixed by dimension -> consider an ensemble or per-dimension models"
+        hypothesis = MIXED
         why = (f"instruction better by > {DIMENSION_MARGIN} on {', '.join(instruction_wins)}; "
                f"distillation better by > {DIMENSION_MARGIN} on {', '.join(distillation_wins)}")
     elif abs(delta) <= MAE_MARGIN:
@@ -81,12 +86,57 @@ def decide(distillation: RunSummary, instruction: RunSummary, max_slowdown: floa
         "distillation_run": str(distillation.path), "instruction_run": str(instruction.path),
         "mae": {"distillation": mae_d, "instruction": mae_i, "delta_distillation_minus_instruction": round(delta, 4)},
         "edge_pass_rate": {"distillation": edge_d, "instruction": edge_i},
+        "test_tier_accuracy": {"distillation": tiers_d, "instruction": tiers_i},
         "slowdown": round(slowdown, 3) if slowdown is not None else None, "max_slowdown": max_slowdown,
         "per_dimension_delta": {n: round(d, 4) for n, d in diffs.items()},
     }
 
 
+def is_ensemble(run: RunSummary) -> bool:
+    return run.metadata.get("training_mode") == "ensemble"
+
+
+def ensemble_command(decision: dict[str, Any]) -> str:
+    """The `filterforge ensemble` command that combines the two runs the rule weighed."""
+    import shlex
+
+    distillation, instruction = Path(decision["distillation_run"]), Path(decision["instruction_run"])
+    output = distillation.parent / f"ensemble-{distillation.name}-{instruction.name}"
+    return (f"filterforge ensemble {shlex.quote(str(distillation))} {shlex.quote(str(instruction))} "
+            f"--output-dir {shlex.quote(str(output))}")
+
+
+def ensemble_notes(ensembles: Sequence[RunSummary], chosen: RunSummary) -> list[str]:
+    """Each ensemble beside the run the rule chose (the rule itself weighs single models)."""
+    notes = []
+    for ensemble in ensembles:
+        basis = "test" if ensemble.test_mae is not None and chosen.test_mae is not None else "validation"
+        mine, theirs = (ensemble.test_mae, chosen.test_mae) if basis == "test" else (ensemble.val_mae, chosen.val_mae)
+        if mine is None or theirs is None:
+            notes.append(f"{ensemble.name}: no MAE on a split shared with {chosen.name}")
+            continue
+        caveat = " (in-sample: its weights were fitted on validation)" if basis == "validation" and \
+            ensemble.metadata.get("validation_note") else ""
+        members = ", ".join(str(m.get("name")) for m in (ensemble.metadata.get("ensemble") or {}).get("members", []))
+        notes.append(f"{ensemble.name} ({ensemble.strategy} of {members}): "
+                     f"{basis} MAE {mine:.3f} vs {theirs:.3f} for the chosen {chosen.name} "
+                     f"({'better' if mine < theirs else 'not better'} by {abs(theirs - mine):.3f}){caveat}")
+    return notes
+
+
 def decide_all(runs: Sequence[RunSummary], max_slowdown: float) -> dict[str, Any]:
+    """The seed's rule weighs single models; ensembles are set beside the run it chose."""
+    ensembles = [r for r in runs if is_ensemble(r)]
+    decision = decide_single_models([r for r in runs if not is_ensemble(r)] or list(runs), max_slowdown)
+    if decision["hypothesis"] == MIXED:
+        decision["ensemble_command"] = ensemble_command(decision)
+    if ensembles and len(ensembles) < len(runs):
+        chosen = next(r for r in runs if str(r.path) == decision["chosen_run"])
+        decision["ensembles"] = ensemble_notes(ensembles, chosen)
+    return decision
+
+
+def decide_single_models(runs: Sequence[RunSummary], max_slowdown: float) -> dict[str, Any]:
     instruction = [r for r in runs if r.uses_prompt]
     distillation = [r for r in runs if not r.uses_prompt]
     if instruction and distillation:

@@ -15,6 +15,7 @@ from filterforge.errors import FilterforgeError
 from filterforge.io import read_json, write_json
 from filterforge.runs import layout
 from filterforge.runs.calibration import Calibration
+from filterforge.runs.combination import Combination
 
 
 def _read_json(path: Path) -> Any:
@@ -123,6 +124,12 @@ class Run:
                 and self.info(self.model_dir).get("format") == layout.BASELINE_FORMAT)
 
     @property
+    def is_ensemble(self) -> bool:
+        """A model folder that combines the models in its members/ folder (`filterforge ensemble`)."""
+        return (self.model_dir is not None and self.export_dir is None
+                and self.info(self.model_dir).get("format") == layout.ENSEMBLE_FORMAT)
+
+    @property
     def has_torch_model(self) -> bool:
         return self.model_dir is not None and (self.model_dir / layout.MODEL_WEIGHTS).is_file()
 
@@ -146,6 +153,10 @@ class Run:
         """``filterforge.json`` of the model (or of ``folder``, e.g. one export)."""
         folder = folder or self.weights_dir
         return _read_object(folder / layout.MODEL_INFO)
+
+    def prompt_cache_path(self, folder: Path | None = None) -> Path:
+        """The prompt KV cache of a shared-prompt decoder export (``folder``, else the opened export)."""
+        return (folder or self.weights_dir) / layout.PROMPT_CACHE
 
     def _candidates(self, name: str) -> list[Path]:
         folders = [self.root]
@@ -231,6 +242,26 @@ class Run:
         if self.model_dir is None:
             raise FilterforgeError(f"{self.root} holds no torch model to calibrate")
         return calibration.save(self.model_dir)
+
+    # -- ensembles -----------------------------------------------------------------------------
+    def combination(self) -> Combination:
+        """The per-dimension member weights of an ensemble (``ensemble.json``)."""
+        return Combination.load(self.weights_dir)
+
+    @property
+    def members_dir(self) -> Path:
+        return self.weights_dir / layout.ENSEMBLE_MEMBERS_DIR
+
+    def ensemble_members(self) -> list[tuple[str, "Run"]]:
+        """Each member of an ensemble as a run of its own, in the combination's order."""
+        members = []
+        for name in self.combination().members:
+            folder = self.members_dir / name
+            if not (folder / layout.MODEL_INFO).is_file():
+                raise FilterforgeError(f"{folder}: ensemble member '{name}' is missing (expected {layout.MODEL_INFO}); "
+                                       "rebuild the ensemble with filterforge ensemble")
+            members.append((name, Run(folder, folder)))
+        return members
 
     @property
     def calibration_report_path(self) -> Path:

@@ -40,7 +40,9 @@ def scorers_to_time(run: Any, runtimes: Sequence[str], device: str, threads: int
             scorers.append(Scorer.load(run, runtime="torch", device=device, cuda_graphs=True))
             if compile:
                 scorers.append(Scorer.load(run, runtime="torch", device=device, cuda_graphs=True, compile=True))
-    if "onnx" in runtimes:
+    if "onnx" in runtimes and run.is_ensemble:  # each neural member runs its own export
+        scorers.append(Scorer.load(run, runtime="onnx", device=device, threads=threads))
+    elif "onnx" in runtimes:
         for export_dir in run.exports:
             for provider in available_providers("cpu" if device == "cpu" else "auto"):
                 scorers.append(Scorer.load(run, export_dir=export_dir, provider=provider, threads=threads))
@@ -107,7 +109,11 @@ def markdown_table(results: Sequence[dict], machine: str) -> str:
 
 
 def wanted_runtimes(run: Any, runtimes: Sequence[str] | None) -> list[str]:
-    available = {"torch": run.has_torch_model or run.is_text_baseline, "onnx": bool(run.exports)}
+    if run.is_ensemble:
+        exported = all(m.is_text_baseline or m.exports for _, m in run.ensemble_members())
+        available = {"torch": True, "onnx": exported}
+    else:
+        available = {"torch": run.has_torch_model or run.is_text_baseline, "onnx": bool(run.exports)}
     if not any(available.values()):
         raise FilterforgeError(f"{run.root} holds neither a torch model (model/) nor an ONNX export (onnx/)")
     default = ["onnx"] if run.export_dir is not None else [r for r in RUNTIMES if available[r]]
@@ -141,7 +147,7 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
     if cuda_graphs and "torch" not in wanted:
         raise FilterforgeError("--cuda-graphs times the torch runtime; add torch to --runtime")
     torch_device = select_device(device)
-    if run.is_text_baseline:
+    if run.is_text_baseline or run.is_ensemble:  # lengths in words: an ensemble's members tokenize them each their own way
         strategy, usable, skipped = WholeArticle(run.filter_spec()), list(lengths), []
         rows, source = bi.benchmark_rows(run.data_dir(required=False), strategy.filter_spec)
         make = lambda batch_size, length: bi.text_inputs(rows, batch_size, length)  # noqa: E731
@@ -160,6 +166,8 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
         raise FilterforgeError(f"no benchmarkable --lengths for {path}: " + "; ".join(skipped))
     machine = describe_device(torch_device)
     scorers = scorers_to_time(run, wanted, torch_device, threads, cuda_graphs, compile)
+    if run.is_ensemble:
+        make = lambda batch_size, length: scorers[0].encode(bi.text_articles(rows, batch_size, length))  # noqa: E731
     logger.info(f"bench {path}: runtimes {', '.join(wanted)}; batch sizes {list(batch_sizes)}; lengths {usable}; "
                 f"threads {threads}; warmup {warmup}, iters {iters}; tokens from {source}")
     results = []
@@ -172,7 +180,8 @@ def run_bench(path: Path, runtimes: Sequence[str] | None, batch_sizes: Sequence[
                      "cuda_graphs": cuda_graphs, "compile": compile},
         "token_source": source, "prompt_tokens": len(strategy.frame()[0]) if strategy.shares_prefix else 0,
         "length_definition": ("tokens after the shared prompt (torch: against its cached KV; ONNX: prompt + these)"
-                              if strategy.shares_prefix else "tokens per input, special tokens included"),
+                              if strategy.shares_prefix else "words per article, which each member tokenizes"
+                              if run.is_ensemble else "tokens per input, special tokens included"),
         "memory_note": "CPU: the process's peak resident memory during each timing (reset before it where Linux allows); "
                        "CUDA: torch's peak allocation",
         **provenance(),

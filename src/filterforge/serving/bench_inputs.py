@@ -60,15 +60,22 @@ def benchmarkable_lengths(strategy: Any, lengths: Sequence[int], window: int | N
     return usable, skipped
 
 
-def text_inputs(rows: Sequence[dict], batch_size: int, words: int) -> list[Any]:
-    """``batch_size`` inputs of exactly ``words`` words of real articles, for baselines that read text."""
+def text_articles(rows: Sequence[dict], batch_size: int, words: int) -> list[dict]:
+    """``batch_size`` articles of exactly ``words`` words of real articles (the content; no title)."""
     from filterforge.encoding.strategies import article_text
-    from filterforge.runtime.baseline_predictor import TextInput
 
     stream = [w for row in rows for w in article_text(row).split()] or ["empty"]
     while len(stream) < words * batch_size + 1:
         stream += stream
-    return [TextInput([], 0, words, words, " ".join(stream[i * words:(i + 1) * words])) for i in range(batch_size)]
+    return [{"id": f"bench-{i}", "title": "", "content": " ".join(stream[i * words:(i + 1) * words])}
+            for i in range(batch_size)]
+
+
+def text_inputs(rows: Sequence[dict], batch_size: int, words: int) -> list[Any]:
+    """``batch_size`` inputs of exactly ``words`` words of real articles, for baselines that read text."""
+    from filterforge.runtime.baseline_predictor import TextInput
+
+    return [TextInput([], 0, words, words, article["content"]) for article in text_articles(rows, batch_size, words)]
 
 
 def benchmark_rows(data_dir: Path | None, spec: Any) -> tuple[list[dict], str]:

@@ -30,6 +30,27 @@ def fmt(value: Any, digits: int = 3) -> str:
     return "—" if value is None else (f"{value:.{digits}f}" if isinstance(value, (int, float)) else str(value))
 
 
+def ensemble_lines(metadata: dict[str, Any]) -> list[str]:
+    """An ensemble's members, the split its weights were fitted on and which member each dimension leans on."""
+    ensemble = metadata.get("ensemble") if metadata.get("training_mode") == "ensemble" else None
+    if not isinstance(ensemble, dict):
+        return []
+    names = [str(m.get("name")) for m in ensemble.get("members", [])]
+    fit = ensemble.get("fit_split") or {}
+    lines = ["", "## Ensemble", "",
+             f"`{ensemble.get('method')}` of " + ", ".join(f"`{m.get('name')}` ({m.get('strategy')}, {m.get('model_name')})"
+                                                         for m in ensemble.get("members", [])) + ".",
+             f"Weights fitted on {fit.get('articles')} articles of `{fit.get('path')}`: {fit.get('why')}.", "",
+             "| dimension | " + " | ".join(f"weight {n}" for n in names) + " | leans on | fit-split MAE: "
+             + " / ".join(names) + " / ensemble / mean predictor |",
+             "|---|" + "---|" * (len(names) + 2)]
+    for dim, row in (ensemble.get("per_dimension") or {}).items():
+        mae = row.get("mae") or {}
+        lines.append(f"| {dim} | " + " | ".join(fmt(row.get("weights", {}).get(n)) for n in names) + f" | {row.get('leans_on')} | "
+                     + " / ".join(fmt(mae.get(k)) for k in [*names, "ensemble", "mean_predictor"]) + " |")
+    return lines
+
+
 def model_card(spec: Any, info: dict[str, Any], metadata: dict[str, Any], evaluation: dict[str, Any] | None,
                calibrated: bool, bench: dict[str, Any] | None, run_dir: Path, deployed_at: str) -> str:
     budget = metadata.get("token_budget") or {}
@@ -91,6 +112,7 @@ def model_card(spec: Any, info: dict[str, Any], metadata: dict[str, Any], evalua
         lines += ["", "## Speed", "",
                   f"{fmt(bench.get('ms_per_article'), 2)} ms/article ({bench.get('runtime')}, batch {bench.get('batch_size')}, "
                   f"length {bench.get('length')}, {bench.get('path')}) on {bench.get('machine')}"]
+    lines += ensemble_lines(metadata)
     lines += ["", "## Limits", "",
               "- The labels are an LLM oracle's scores, not ground truth; the model imitates that oracle, errors included.",
               f"- Articles longer than {_article_budget(info, budget)} tokens are truncated by the `{info.get('strategy')}` "

@@ -44,10 +44,23 @@ def sampled_digest(path: Path) -> str:
 def model_fingerprint(folder: Path) -> str:
     """The weights files and ``filterforge.json`` of a model or export folder; records written beside
     them later (evaluation, bench, calibration) leave it unchanged."""
-    files = sorted(p for p in folder.iterdir() if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name == layout.MODEL_INFO))
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name in (layout.MODEL_INFO, layout.ENSEMBLE_COMBINATION)))
     digest = hashlib.sha256()
     for path in files:
         digest.update(f"{path.name}:{sampled_digest(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def predictor_fingerprint(predictor: Any) -> str:
+    """The scoring model's fingerprint; an ensemble's covers its combination and every member it loaded."""
+    own = model_fingerprint(predictor.source_dir)
+    members = getattr(predictor, "members", None)
+    if not members:
+        return own
+    digest = hashlib.sha256(own.encode())
+    for member in members:
+        digest.update(f"{member.runtime}:{predictor_fingerprint(member)}\n".encode())
     return digest.hexdigest()
 
 
@@ -61,7 +74,7 @@ def writer_record(scorer: Any, shard: Any = None) -> dict[str, Any]:
     """Who scores: filter, model, calibration, runtime, and the shard (``"I/N"``) when only one is scored."""
     predictor = scorer.predictor
     return {"filter": scorer.spec.id,
-            "model": {"path": str(Path(predictor.source_dir).resolve()), "fingerprint": model_fingerprint(predictor.source_dir)},
+            "model": {"path": str(Path(predictor.source_dir).resolve()), "fingerprint": predictor_fingerprint(predictor)},
             "calibration": calibration_fingerprint(scorer.calibration),
             "runtime": predictor.runtime, "shard": str(shard) if shard is not None else None,
             "filterforge_version": __version__}

@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "filterforge.cli.prepare",
     "filterforge.cli.train",
     "filterforge.cli.baseline",
+    "filterforge.cli.ensemble",
     "filterforge.cli.evaluate",
     "filterforge.cli.compare",
     "filterforge.cli.calibrate",
