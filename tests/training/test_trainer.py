@@ -198,3 +198,10 @@ def test_nan_loss_stops_with_a_message(runner, demo_splits, tiny_encoder, tmp_pa
     result = invoke(runner, args)
     assert result.exit_code != 0
     assert "training loss became" in result.output and "lower --learning-rate" in result.output
+
+
+def test_training_on_few_articles_points_to_the_embedding_probe(runner, demo_splits, tiny_encoder, tmp_path):
+    args = [a for a in tiny_train_args(demo_splits, tiny_encoder, tmp_path / "run") if a != "--quiet"]
+    result = invoke(runner, args)
+    assert result.exit_code == 0, result.output
+    assert "--method embedding-probe" in result.output and "train articles" in result.output

@@ -1,5 +1,5 @@
-"""The baselines every comparison carries: the mean predictor and TF-IDF + ridge, fitted on the runs'
-own train split (alpha chosen on validation; cached beside the data), scored on the test file the runs
+"""The baselines every comparison carries: the mean predictor and TF-IDF + ridge (and, on small data,
+the frozen-encoder embedding probe), fitted on the runs' own train split (alpha chosen on validation; cached beside the data), scored on the test file the runs
 were evaluated on, and a check of whether the chosen student beats them beyond the paired bootstrap
 interval — if not, the verdict names the cheaper model."""
 
@@ -16,7 +16,19 @@ from filterforge.evaluation.comparison import RunSummary, best_val_per_dimension
 
 logger = logging.getLogger(__name__)
 METHODS = ("mean", "tfidf-ridge")
+SMALL_DATA_METHODS = ("embedding-probe",)
 CACHE_DIR = ".filterforge-baselines"
+
+
+def methods_for(data_dir: Path) -> tuple[str, ...]:
+    """The baselines worth fitting for this data: the embedding probe only when train is small."""
+    from filterforge.data.splits import split_file
+    from filterforge.io import iter_jsonl
+    from filterforge.training.config import SMALL_DATA_TRAIN_ARTICLES
+
+    train = split_file(data_dir, "train")
+    rows = sum(1 for _ in iter_jsonl(train)) if train.is_file() else 0
+    return METHODS + (SMALL_DATA_METHODS if 0 < rows <= SMALL_DATA_TRAIN_ARTICLES else ())
 
 
 def cached_baseline(method: str, filter_id: str, data_dir: Path) -> Path:
@@ -24,10 +36,12 @@ def cached_baseline(method: str, filter_id: str, data_dir: Path) -> Path:
     from filterforge.baselines.runs import BaselineSettings, fit_baseline
     from filterforge.data.splits import data_hash
     from filterforge.runs.layout import TRAINING_METADATA
+    from filterforge.training.config import defaults
 
     folder = data_dir / CACHE_DIR / f"{method}-{data_hash(data_dir)[:16]}"
     if not (folder / TRAINING_METADATA).is_file():
-        fit_baseline(BaselineSettings(filter_id, str(data_dir), str(folder), method, overwrite=True))
+        strategy = defaults()["strategy"] if method in SMALL_DATA_METHODS else None
+        fit_baseline(BaselineSettings(filter_id, str(data_dir), str(folder), method, strategy=strategy, overwrite=True))
     return folder
 
 
@@ -57,18 +71,22 @@ def baseline_summaries(students: Sequence[RunSummary]) -> tuple[list[RunSummary]
     filter_id = str(students[0].metadata.get("filter"))
     spec = resolve_filter(filter_id)
     test_data = next((s.evaluation["test_data"] for s in students if s.evaluation), None)
-    summaries = []
-    for method in METHODS:
+    summaries, skipped = [], []
+    for method in methods_for(data_dir):
         try:
             run = Run.open(cached_baseline(method, filter_id, data_dir))
         except (FilterforgeError, OSError) as exc:
+            if method in SMALL_DATA_METHODS:
+                skipped.append(f"{method} not fitted ({exc})")
+                continue
             return [], f"baselines not fitted ({exc})"
         metadata = run.metadata()
         evaluation, errors = test_evaluation(run, test_data, spec) if test_data else (None, None)
         summaries.append(RunSummary(run, f"baseline: {method}", metadata, evaluation, None,
                                     best_val_per_dimension(run.history(), metadata), is_baseline=True, test_errors=errors))
     where = f"fitted on {data_dir} (cached in {data_dir / CACHE_DIR})"
-    return summaries, where + (f", scored on {test_data}" if test_data else ", validation only (no run was evaluated on test)")
+    where += f", scored on {test_data}" if test_data else ", validation only (no run was evaluated on test)"
+    return summaries, "; ".join([where, *skipped])
 
 
 def baseline_check(chosen: RunSummary, baselines: Sequence[RunSummary], seed: int = 0) -> dict[str, Any] | None:

@@ -11,6 +11,9 @@ from filterforge.errors import FilterforgeError
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LOSSES = ("mse", "huber")
 MAX_SEED = 2**32 - 1  # numpy's seed range
+# Up to this many train articles a frozen encoder with a ridge head (the embedding probe) costs seconds
+# to a minute on a CPU and can beat fine-tuning by a wide margin: train points to it, compare fits it.
+SMALL_DATA_TRAIN_ARTICLES = 1000
 
 # Settings a bit-exact resume depends on, compared with the ones a checkpoint recorded. The trainer adds
 # the values it resolves itself (filter, max_length, pooling, strategy_options, data_hash). max_steps is

@@ -23,7 +23,7 @@ from filterforge.errors import FilterforgeError
 from filterforge.io import ensure_empty_dir, write_json
 from filterforge.runs import layout
 from filterforge.training import distributed
-from filterforge.training.config import LOSSES, RESUME_SETTINGS, TrainConfig
+from filterforge.training.config import LOSSES, RESUME_SETTINGS, SMALL_DATA_TRAIN_ARTICLES, TrainConfig
 from filterforge.training.optim import layer_wise_groups
 
 logger = logging.getLogger(__name__)
@@ -304,8 +304,18 @@ class Trainer:
         if self.progress["best_val_mae"] is None:
             self.validate_partial_epoch()
         meta = finish(self, stopped_by, started, peak_memory_mb(self.device)) if self.world.main else None
+        if self.world.main:
+            self._hint_small_data()
         distributed.barrier(self.world)
         return meta
+
+    def _hint_small_data(self) -> None:
+        if len(self.train_rows) <= SMALL_DATA_TRAIN_ARTICLES:
+            logger.info(
+                f"only {len(self.train_rows)} train articles: a frozen encoder with a ridge head often beats "
+                f"fine-tuning on so few; compare this run with `filterforge baseline {self.spec.id} --method "
+                f"embedding-probe --data-dir {self.data_dir} --output-dir RUN` (`filterforge compare` fits it for you)"
+            )
 
     def resume(self) -> None:
         """Every rank loads the checkpoint rank 0 wrote, with its own RNG states."""
