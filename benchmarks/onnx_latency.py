@@ -3,19 +3,23 @@
 The two packaged students (MiniLM: encoder, mean pooling; SmolLM2-135M: decoder, last-token pooling),
 each with an 8-output regression head, exported exactly as `filterforge export` exports them (Optimum,
 one graph, fp32 parity checked; int8 = the same quantization: MatMuls per channel, embeddings and head
-in fp32; encoders fused by ONNX Runtime's transformer optimizer, decoders traced with eager attention).
-Batch 1 at 128/256/512 tokens of real text. The three runtimes take turns in blocks, so that load from
-other processes on a shared machine hits them alike; the table gives medians.
+in fp32; encoders fused by ONNX Runtime's transformer optimizer, decoders with fused attention: one
+GroupQueryAttention node per layer). Decoders also get the graph traced with eager attention (the
+earlier export and the fallback), as the column "ORT fp32 eager attn". Batch 1 at 128/256/512 tokens of
+real text. The runtimes take turns in blocks, so that load from other processes on a shared machine
+hits them alike; the table gives medians.
 
-Targets (issue 4): ORT fp32 never slower than torch eager by more than 5 % at any shape; int8 at
+Targets (issues 4 and 6): ORT fp32 never slower than torch eager by more than 5 % at any shape; int8 at
 least 2.5x faster than torch eager at batch 1 and 128-256 tokens (its test-MAE gate is
 `filterforge export --quantize int8`; here the heads are untrained, so the int8 column's accuracy
 is shown as max |int8 - fp32| on the raw scores).
 
     python benchmarks/onnx_latency.py                   # both models, 2 threads, 20 rounds
     python benchmarks/onnx_latency.py --models minilm --rounds 50
+    python benchmarks/onnx_latency.py --models smollm2-shape   # SmolLM2-135M's shape, random weights, no download
+    python benchmarks/onnx_latency.py --quick           # a tiny random decoder: checks the script in seconds
 
-Writes benchmarks/results/onnx_latency.json.
+Writes benchmarks/results/onnx_latency.json (--quick: onnx_latency_quick.json in the temp folder).
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RUNTIMES = ("torch eager", "ORT fp32", "ORT int8")
+RUNTIMES = ("torch eager", "ORT fp32", "ORT fp32 eager attn", "ORT int8")
+# Random-weight decoders built from a config (no download): SmolLM2-135M's shape, and a tiny one for --quick.
+RANDOM_SHAPES = {
+    "smollm2-shape": dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
+                          intermediate_size=1536, vocab_size=49152, rope_theta=100000.0),
+    "tiny-llama": dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                       intermediate_size=128, vocab_size=1000),
+}
 # Each runtime runs in blocks of rounds/BLOCKS calls, the runtimes taking turns: load that comes and goes
 # hits all three alike, and one runtime's spinning worker threads never share the cores with another's.
 BLOCKS = 4
@@ -47,27 +58,51 @@ def real_token_ids(tokenizer, needed: int) -> list[int]:
     raise SystemExit("not enough demo text for the longest length")
 
 
-def build_exports(model_name: str, folder: Path) -> tuple:
-    import torch
-    from transformers import AutoTokenizer
+def model_path(model_name: str, folder: Path) -> Path:
+    """A packaged model, or a random-weight decoder of one of RANDOM_SHAPES saved in ``folder``."""
+    if model_name not in RANDOM_SHAPES:
+        from filterforge.student.sources import resolve_model
 
-    from filterforge.export.graph import export_graph, fuse_encoder_graph
-    from filterforge.export.quantize import quantize_graph
-    from filterforge.student.model import build_student
-    from filterforge.student.sources import resolve_model
+        return resolve_model(model_name)
+    import torch
+    from transformers import LlamaConfig, LlamaModel
 
     torch.manual_seed(0)
-    path = resolve_model(model_name)
+    config = LlamaConfig(**RANDOM_SHAPES[model_name], max_position_embeddings=8192, tie_word_embeddings=True)
+    LlamaModel(config).save_pretrained(str(folder / "body"), safe_serialization=True)
+    return folder / "body"
+
+
+def build_exports(model_name: str, folder: Path) -> tuple:
+    """The graphs `filterforge export` writes (decoders also with eager attention); returns (student,
+    tokenizer or None, {runtime: graph}, export record, export seconds, quantize seconds)."""
+    import torch
+
+    from filterforge.export.graph import decoder_attentions, export_graph, fuse_encoder_graph
+    from filterforge.export.quantize import quantize_graph
+    from filterforge.student.model import build_student
+
+    path = model_path(model_name, folder)
+    torch.manual_seed(0)
     student = build_student(path, 8, "regression", None, {}).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    tokenizer = None
+    if model_name not in RANDOM_SHAPES:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    graphs = {"ORT fp32": folder / "fp32.onnx"}
     started = time.time()
-    record = export_graph(student, folder / "fp32.onnx", 18, "auto")
+    record = export_graph(student, graphs["ORT fp32"], 18, "auto", decoder_attentions(student)[0])
     if fuse_encoder_graph(folder / "fp32.onnx", folder / "fused.onnx", student.config) is not None:
         os.replace(folder / "fused.onnx", folder / "fp32.onnx")
     export_seconds = time.time() - started
+    if student.is_decoder and record["traced_attention"] != "eager":
+        graphs["ORT fp32 eager attn"] = folder / "eager.onnx"
+        export_graph(student, graphs["ORT fp32 eager attn"], 18, "auto", "eager")
     started = time.time()
-    quantize_graph(folder / "fp32.onnx", folder / "int8.onnx", "int8")
-    return student, tokenizer, record["exporter"], round(export_seconds, 1), round(time.time() - started, 1)
+    graphs["ORT int8"] = folder / "int8.onnx"
+    quantize_graph(folder / "fp32.onnx", graphs["ORT int8"], "int8")
+    return student, tokenizer, graphs, record, round(export_seconds, 1), round(time.time() - started, 1)
 
 
 def time_model(model_name: str, lengths: list[int], rounds: int, warmup: int, threads: int) -> list[dict]:
@@ -78,10 +113,12 @@ def time_model(model_name: str, lengths: list[int], rounds: int, warmup: int, th
 
     torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory(prefix="onnx-latency-") as tmp:
-        student, tokenizer, exporter, export_s, quantize_s = build_exports(model_name, Path(tmp))
-        sessions = {"ORT fp32": create_session(Path(tmp) / "fp32.onnx", threads),
-                    "ORT int8": create_session(Path(tmp) / "int8.onnx", threads)}
-        stream = real_token_ids(tokenizer, max(lengths))
+        student, tokenizer, graphs, record, export_s, quantize_s = build_exports(model_name, Path(tmp))
+        sessions = {name: create_session(graph, threads) for name, graph in graphs.items()}
+        if tokenizer is not None:
+            stream = real_token_ids(tokenizer, max(lengths))
+        else:  # random weights: random token ids
+            stream = np.random.default_rng(0).integers(5, student.config.vocab_size, max(lengths)).tolist()
         rows = []
         for length in lengths:
             ids = torch.tensor([stream[:length]], dtype=torch.long)
@@ -105,18 +142,20 @@ def time_model(model_name: str, lengths: list[int], rounds: int, warmup: int, th
                         call()
                         times[name].append((time.perf_counter() - start) * 1000)
             median = {name: statistics.median(values) for name, values in times.items()}
-            rows.append({
-                "model": model_name, "batch_size": 1, "length": length, "exporter": exporter,
-                "export_seconds": export_s, "quantize_seconds": quantize_s,
+            row = {
+                "model": model_name, "batch_size": 1, "length": length, "exporter": record["exporter"],
+                "traced_attention": record["traced_attention"], "export_seconds": export_s, "quantize_seconds": quantize_s,
                 "median_ms": {k: round(v, 2) for k, v in median.items()},
                 "p95_ms": {k: round(float(np.percentile(v, 95)), 2) for k, v in times.items()},
                 "ort_fp32_vs_torch": round(median["torch eager"] / median["ORT fp32"], 3),
                 "int8_vs_torch": round(median["torch eager"] / median["ORT int8"], 3),
                 "fp32_max_abs_diff": float(np.abs(outputs["ORT fp32"] - outputs["torch eager"]).max()),
                 "int8_max_abs_diff": float(np.abs(outputs["ORT int8"] - outputs["torch eager"]).max()),
-            })
-            print(f"  {model_name} 1 x {length}: torch {median['torch eager']:.1f} ms, ORT fp32 {median['ORT fp32']:.1f} ms, "
-                  f"ORT int8 {median['ORT int8']:.1f} ms", flush=True)
+            }
+            if "ORT fp32 eager attn" in median:
+                row["eager_attn_vs_torch"] = round(median["torch eager"] / median["ORT fp32 eager attn"], 3)
+            rows.append(row)
+            print(f"  {model_name} 1 x {length}: " + ", ".join(f"{k} {v:.1f} ms" for k, v in median.items()), flush=True)
         return rows
 
 
@@ -133,12 +172,15 @@ def targets(rows: list[dict]) -> dict:
 
 def table(rows: list[dict], machine: str) -> str:
     lines = [f"Machine: {machine}", "",
-             "| model | batch x tokens | torch eager ms | ORT fp32 ms | ORT int8 ms | ORT fp32 vs torch | int8 vs torch | int8 max abs diff |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| model | attention | batch x tokens | torch eager ms | ORT fp32 ms | ORT fp32 eager attn ms | ORT int8 ms | "
+             "ORT fp32 vs torch | int8 vs torch | int8 max abs diff |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         m = r["median_ms"]
-        lines.append(f"| {r['model']} | 1 x {r['length']} | {m['torch eager']:.1f} | {m['ORT fp32']:.1f} | {m['ORT int8']:.1f} | "
-                     f"{r['ort_fp32_vs_torch']:.2f}x | {r['int8_vs_torch']:.2f}x | {r['int8_max_abs_diff']:.3f} |")
+        eager = f"{m['ORT fp32 eager attn']:.1f}" if "ORT fp32 eager attn" in m else "-"
+        lines.append(f"| {r['model']} | {r['traced_attention']} | 1 x {r['length']} | {m['torch eager']:.1f} | {m['ORT fp32']:.1f} | "
+                     f"{eager} | {m['ORT int8']:.1f} | {r['ort_fp32_vs_torch']:.2f}x | {r['int8_vs_torch']:.2f}x | "
+                     f"{r['int8_max_abs_diff']:.3f} |")
     return "\n".join(lines)
 
 
@@ -149,8 +191,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2, help="untimed calls before each block")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "onnx_latency.json"))
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny random decoder, 16/32 tokens, 4 rounds: checks the script, measures nothing")
+    parser.add_argument("--output", default=None, help="[default: benchmarks/results/onnx_latency.json]")
     args = parser.parse_args()
+    if args.quick:
+        args.models, args.lengths, args.rounds, args.warmup = "tiny-llama", "16,32", 4, 1
+    default = Path(tempfile.gettempdir()) / "onnx_latency_quick.json" if args.quick else REPO / "benchmarks" / "results" / "onnx_latency.json"
+    args.output = args.output or str(default)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
     import onnxruntime

@@ -15,7 +15,8 @@ PACKAGE = REPO / "src" / "filterforge"
 MAX_LINES = 600
 LAYOUT_NAMES = ("training_metadata.json", "training_history.json", "filterforge.json", "evaluation.json",
                 "evaluations.json", "bench.json", "calibration.json", "calibration_report.json", "model.onnx",
-                "model.safetensors", "predictions.jsonl", "deployment.json", "ensemble.json")
+                "model.safetensors", "predictions.jsonl", "deployment.json", "ensemble.json",
+                "prompt_cache.safetensors", "model.onnx.data")
 BUILTIN_STRATEGIES = ("distillation", "instruction")
 
 

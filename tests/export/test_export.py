@@ -187,12 +187,53 @@ def lora_decoder_run(tmp_path_factory, demo_splits, tiny_decoder) -> Path:
 def test_lora_decoder_through_the_torch_exporter(runner, lora_decoder_run):
     """The fallback exporter on a Llama-style student (vmap-free masks), LoRA merged, right padding."""
     run = lora_decoder_run
-    result = invoke(runner, ["export", run, "--exporter", "torch", "--opset", "17"])
+    result = invoke(runner, ["export", run, "--exporter", "torch", "--opset", "17", "--attention", "eager"])
     assert result.exit_code == 0, result.output
     info = json.loads((run / "onnx" / "filterforge.json").read_text())
     assert info["exporter"] == "torch.onnx" and info["opset"] == 17 and info["pooling"] == "last-token"
     assert info["traced_attention"] == "eager"  # the graph's attention; torch itself keeps SDPA
     assert info["parity"]["max_abs_diff"] <= 1e-3 and max(info["parity"]["batch_sizes"]) > 1
+
+
+def test_decoders_export_fused_attention_by_default(runner, lora_decoder_run, demo_splits, tmp_path):
+    """One ONNX Runtime GroupQueryAttention node per layer (no mask or softmax tensors in the graph), checked
+    against torch at several batch sizes, and correct at lengths and batch sizes it was not traced with."""
+    import onnx
+    import onnxruntime as ort
+
+    from filterforge.runs.run import Run
+    from filterforge.runtime.loader import load_predictor
+
+    out = tmp_path / "fused"
+    result = invoke(runner, ["export", lora_decoder_run, "--output", out])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "filterforge.json").read_text())
+    assert info["traced_attention"] == "fused" and info["exporter"] == "optimum" and "rejected_attention" not in info
+    assert info["parity"]["max_abs_diff"] <= 1e-4 and len(info["parity"]["batch_sizes"]) >= 2
+    nodes = onnx.load(str(out / "model.onnx")).graph.node
+    assert sum(n.op_type == "GroupQueryAttention" and n.domain == "com.microsoft" for n in nodes) == 2
+    assert not any(n.op_type == "Softmax" for n in nodes)
+    session = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"])
+    for batch, length in [(1, 1), (3, 77), (2, 300)]:
+        ids = np.full((batch, length), 9, dtype=np.int64)
+        scores = session.run(["scores"], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]
+        assert scores.shape == (batch, 8) and np.isfinite(scores).all()
+    rows = _rows(demo_splits, "val")
+    torch_scores = load_predictor(Run.open(lora_decoder_run), runtime="torch", device="cpu").predict(rows)
+    for batch_size in (1, 7):
+        onnx_scores = load_predictor(Run.open(out), runtime="onnx", batch_size=batch_size).predict(rows)
+        np.testing.assert_allclose(onnx_scores, torch_scores, atol=1e-4)
+
+
+def test_a_fused_graph_onnx_runtime_cannot_run_falls_back_to_eager(lora_decoder_run, tmp_path, monkeypatch):
+    from filterforge.export import decoder_attention
+    from filterforge.export.export import ExportSettings, export_run
+
+    monkeypatch.setattr(decoder_attention, "FUSED_OP", "NoSuchAttention")
+    record = export_run(lora_decoder_run, ExportSettings(output=tmp_path / "fallback"))
+    assert record["traced_attention"] == "eager" and record["parity"]["passed"]
+    assert "cannot load" in record["rejected_attention"]["fused"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fallback"]  # nothing of the rejected graph left
 
 
 def test_decoder_int8_can_keep_the_down_projections_fp32(runner, lora_decoder_run, tmp_path):
@@ -252,7 +293,8 @@ def short_prompt_filter(tmp_path, monkeypatch) -> Path:
 
 
 def test_instruction_export_reads_the_prompt_in_the_input(runner, demo_splits, tiny_decoder, tmp_path, short_prompt_filter):
-    """No KV cache crosses the graph: ONNX on prompt + article equals torch's shared-prefix path."""
+    """--no-prompt-cache: no KV cache crosses the graph; ONNX on prompt + article equals torch's shared-prefix
+    path (the default, the prompt cache as graph inputs, is tests/export/test_prompt_cache.py)."""
     from filterforge.runs.run import Run
     from filterforge.runtime.loader import load_predictor
 
@@ -262,7 +304,7 @@ def test_instruction_export_reads_the_prompt_in_the_input(runner, demo_splits, t
     assert trained.exit_code == 0, trained.output
     prompt_tokens = json.loads((run / "training_metadata.json").read_text())["token_budget"]["prompt_tokens"]
     assert 60 < prompt_tokens < 192 - 64
-    result = invoke(runner, ["export", run])
+    result = invoke(runner, ["export", run, "--no-prompt-cache"])
     assert result.exit_code == 0, result.output
     assert f"reads the {prompt_tokens}-token prompt with every article" in result.output
     info = json.loads((run / "onnx" / "filterforge.json").read_text())
@@ -297,6 +339,7 @@ def test_instruction_export_with_the_full_prompt(runner, demo_splits, tiny_decod
     assert result.exit_code == 0, result.output
     info = json.loads((run / "onnx-int8" / "filterforge.json").read_text())
     assert info["prompt_tokens"] > 4000 and info["quantization"]["gate"]["passed"]
+    assert info["input_path"] == "prompt-cache" and info["prompt_cache"]["prompt_tokens"] > 4000
 
 
 @pytest.mark.slow

@@ -142,8 +142,10 @@ def test_filters_lists_investment_risk_with_its_eight_dimensions(runner):
     for line in lines[start + 1:]:
         if not line.startswith("    "):
             break
-        dimensions.append(line.split()[0])
+        if " weight " in line:  # the caps and tiers lines follow the dimensions
+            dimensions.append(line.split()[0])
     assert dimensions == INVESTMENT_RISK_DIMENSIONS
+    assert any(line.strip().startswith("tiers:") for line in lines[start + 1:start + 12])
     assert "weight 0.25" in lines[start + 1]  # macro_risk_severity
     for other in ("sustainability/v1", "seece-energy-tech/v1", "commerce-prefilter/v1"):
         assert any(line.startswith(other + " ") for line in lines), other

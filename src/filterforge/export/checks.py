@@ -27,37 +27,52 @@ def pick_parity_inputs(strategy: Any, rows: Sequence[dict], encoded: Sequence[An
     return inputs
 
 
-def torch_raw_scores(student: Any, inputs: Sequence[Any], pad_id: int) -> Any:
+def torch_raw_scores(student: Any, inputs: Sequence[Any], pad_id: int, prompt_cache: Any = None) -> Any:
+    """torch's raw scores for one right-padded batch: the full sequence, or with ``prompt_cache`` (the
+    prompt's KV cache) the article tokens against it, as the torch runtime's shared-prefix path runs them."""
     import numpy as np
     import torch
 
-    from filterforge.encoding.batching import pad
+    from filterforge.encoding.batching import collate, pad
 
-    ids, mask = pad([e.input_ids for e in inputs], pad_id)
     with torch.inference_mode():
+        if prompt_cache is not None:
+            from filterforge.student.shared_prefix import forward_shared
+
+            batch = collate(inputs, list(range(len(inputs))), None, pad_id, shared_prefix=True)
+            return forward_shared(student, batch, prompt_cache).float().numpy().astype(np.float32)
+        ids, mask = pad([e.input_ids for e in inputs], pad_id)
         return student(torch.from_numpy(ids), torch.from_numpy(mask)).float().numpy().astype(np.float32)
 
 
-def check_parity(student: Any, predictor: Any, inputs: Sequence[Any], atol: float, perturbation: float = 0.0) -> dict[str, Any]:
-    """Raw scores of ONNX Runtime vs torch, one article at a time and together as one padded batch."""
+def check_parity(student: Any, predictor: Any, inputs: Sequence[Any], atol: float, perturbation: float = 0.0,
+                 prompt_cache: Any = None) -> dict[str, Any]:
+    """Raw scores of ONNX Runtime vs torch, one article at a time and together as padded batches (two
+    sizes when the inputs allow). With ``prompt_cache`` both sides read the article tokens after the
+    cached prompt (torch: its shared-prefix path; ONNX: the graph's cache inputs)."""
     import numpy as np
 
-    from filterforge.encoding.batching import MAX_BATCH_TOKENS, pad
+    from filterforge.encoding.batching import MAX_BATCH_TOKENS
 
     pad_id = predictor.pad_id
     worst = 0.0
-    # One padded batch (at least two inputs, so padding is checked; long inputs keep it to two).
-    longest = max(len(e.input_ids) for e in inputs)
+    # Padded batches (at least two inputs, so padding is checked; long inputs keep it to two).
+    longest = max(predictor.batch_length(e) for e in inputs)
     batch = list(inputs)[: max(2, MAX_BATCH_TOKENS // longest)]
     groups = [[e] for e in inputs] + ([batch] if len(batch) > 1 else [])
+    if len(batch) > 2:
+        groups.append(batch[1:])  # a second batch size, whose padding differs
     for group in groups:
-        reference = torch_raw_scores(student, group, pad_id)
-        ids, mask = pad([e.input_ids for e in group], pad_id)
-        onnx = predictor.run_batch(ids, mask) + perturbation
+        reference = torch_raw_scores(student, group, pad_id, prompt_cache)
+        onnx = predictor.run_batch(*predictor.batch_arrays(group)) + perturbation
         worst = max(worst, float(np.abs(onnx - reference).max()))
     lengths = sorted(len(e.input_ids) for e in inputs)
-    return {"max_abs_diff": worst, "atol": atol, "articles": len(inputs), "input_lengths": lengths,
-            "batch_sizes": sorted({len(g) for g in groups}), "passed": worst <= atol}
+    record = {"max_abs_diff": worst, "atol": atol, "articles": len(inputs), "input_lengths": lengths,
+              "batch_sizes": sorted({len(g) for g in groups}), "passed": worst <= atol}
+    if prompt_cache is not None:
+        record["reference"] = "torch shared-prefix path (cached prompt)"
+        record["article_lengths"] = sorted(predictor.batch_length(e) for e in inputs)
+    return record
 
 
 def _mae_line(label: str, metrics: dict[str, Any], tokens_kept: float) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from filterforge.errors import FilterforgeError
+from filterforge.export.decoder_export import prepare_prompt_cache, uses_prompt_cache
 from filterforge.export.graph import DEFAULT_OPSET
 from filterforge.runs import layout
 
@@ -28,9 +29,15 @@ logger = logging.getLogger(__name__)
 # Model-folder files an export carries beside the graph (the tokenizer is saved separately).
 COPIED_FILES = ("filter.yaml", "prompt.md", "config.json", "head_config.json", "pooling_config.json", layout.CALIBRATION)
 FULL_PROMPT_NOTE = (
-    "The graph reads prompt + article for every article: the instruction prompt's KV cache is not a graph "
-    "input, so each article pays for the whole prompt (the torch shared-prefix path computes it once per "
-    "process). Expect ONNX to be slower than torch for instruction students with long prompts."
+    "The graph reads prompt + article for every article (exported with --no-prompt-cache, or not a decoder): "
+    "the prompt's KV cache is not a graph input, so each article pays for the whole prompt, while the torch "
+    "shared-prefix path computes it once per process. Expect ONNX to be slower than torch for such students "
+    "with long prompts."
+)
+PROMPT_CACHE_NOTE = (
+    "The graph reads the article tokens only; the prompt's KV cache (prompt_cache.safetensors, computed "
+    "once by torch at export, checked against the hash of the prompt tokens at load) is bound to its "
+    "past_key_values inputs once per process, as the torch runtime reuses its cached prompt."
 )
 
 
@@ -48,6 +55,8 @@ class ExportSettings:
     overwrite: bool = False
     perturbation: float = 0.0  # added to ONNX outputs before the parity check (shows the failure path)
     keep_fp32: Sequence[str] = field(default_factory=tuple)
+    prompt_cache: bool = True  # shared-prompt decoders: the prompt's KV cache as graph inputs
+    attention: str = "auto"  # decoders: "fused" (GroupQueryAttention), "eager", or auto (fused, else eager)
 
 
 @dataclass
@@ -62,6 +71,9 @@ class ExportJob:
     rows: list[dict]
     encoded: list[Any]
     staging: Path
+    torch_cache: Any = None  # shared-prompt decoders: the prompt's cache (torch) and as graph inputs (numpy)
+    onnx_cache: dict[str, Any] | None = None
+    cache_record: dict[str, Any] | None = None
 
     @property
     def student(self) -> Any:
@@ -75,7 +87,8 @@ class ExportJob:
         from filterforge.runtime.onnx_predictor import OnnxPredictor, create_session
 
         return OnnxPredictor(create_session(graph, self.settings.threads), self.predictor.tokenizer,
-                             self.predictor.strategy, self.predictor.max_length, self.info, self.staging)
+                             self.predictor.strategy, self.predictor.max_length, self.info, self.staging,
+                             prompt_cache=self.onnx_cache)
 
 
 def default_output(run: Any, quantize: str) -> Path:
@@ -142,22 +155,35 @@ def prepare_job(run_path: Path, settings: ExportSettings, staging_parent: Path |
     encoded = predictor.encode(rows)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.{os.getpid()}.", suffix=".tmp", dir=output.parent))
-    return ExportJob(run, settings, output, predictor, split, rows, encoded, staging)
+    job = ExportJob(run, settings, output, predictor, split, rows, encoded, staging)
+    if uses_prompt_cache(predictor.model, predictor.strategy, settings.prompt_cache):
+        try:
+            job.torch_cache, job.onnx_cache, job.cache_record = prepare_prompt_cache(predictor.model, predictor.strategy, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return job
 
 
 def export_fp32(job: ExportJob) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """The fp32 graph (fused when the fusion keeps parity), its export record and its parity check."""
     from filterforge.export.checks import check_parity, pick_parity_inputs
+    from filterforge.export.decoder_export import export_decoder
     from filterforge.export.graph import export_graph, fuse_encoder_graph
 
     s = job.settings
     graph = job.staging / (layout.ONNX_GRAPH if s.quantize == "none" else "model-fp32.onnx")
-    record = export_graph(job.student, graph, s.opset, s.exporter)
     picks = pick_parity_inputs(job.predictor.strategy, job.rows, job.encoded, s.parity_articles, job.predictor.max_length)
 
     def parity_of(path: Path) -> dict[str, Any]:
-        return {**check_parity(job.student, job.onnx_predictor(path), picks, s.atol, s.perturbation), "split": job.split}
+        return {**check_parity(job.student, job.onnx_predictor(path), picks, s.atol, s.perturbation, job.torch_cache),
+                "split": job.split}
 
+    if job.student.is_decoder:
+        record, parity = export_decoder(job, graph, parity_of, job.onnx_cache, s.attention)
+        record["fused"] = False
+        return graph, record, _checked(job, record, parity)
+    record = export_graph(job.student, graph, s.opset, s.exporter)
     fused = job.staging / "model-fused.onnx"
     fusions = fuse_encoder_graph(graph, fused, job.student.config)
     parity = None
@@ -171,29 +197,36 @@ def export_fp32(job: ExportJob) -> tuple[Path, dict[str, Any], dict[str, Any]]:
             fused.unlink()
             parity = None
     record["fused"] = parity is not None
-    parity = parity or parity_of(graph)
+    return graph, record, _checked(job, record, parity or parity_of(graph))
+
+
+def _checked(job: ExportJob, record: dict[str, Any], parity: dict[str, Any]) -> dict[str, Any]:
+    """Log the parity check; refuse the export when it failed."""
+    s = job.settings
+    attention = f", {record['traced_attention']} attention" if job.student.is_decoder else ""
     logger.info(f"  parity on {parity['articles']} {job.split} inputs ({', '.join(map(str, parity['input_lengths']))} tokens; "
                 f"batch {' and '.join(map(str, parity['batch_sizes']))}): max |ONNX - torch| {parity['max_abs_diff']:.2e} "
-                f"(--atol {s.atol:g}) via {record['exporter']}{' + ORT fusions' if record['fused'] else ''}")
+                f"(--atol {s.atol:g}) via {record['exporter']}{' + ORT fusions' if record['fused'] else ''}{attention}")
     if not parity["passed"]:
         raise FilterforgeError(
             f"parity check failed: ONNX Runtime and torch differ by {parity['max_abs_diff']:.3g} > --atol {s.atol:g} "
             f"on {job.split} articles of {parity['input_lengths'][0]}-{parity['input_lengths'][-1]} tokens; "
             f"nothing written to {job.output}"
         )
-    return graph, record, parity
+    return parity
 
 
 def quantize_checked(job: ExportJob, fp32_graph: Path) -> dict[str, Any]:
     """Quantize, then refuse the graph when the split's MAE rises above --max-mae-increase."""
     from filterforge.export.checks import quantization_gate
+    from filterforge.export.graph import remove_graph
     from filterforge.export.quantize import quantize_graph
 
     s = job.settings
     if s.quantize == "none":
         return {"mode": "none"}
     quantization = quantize_graph(fp32_graph, job.staging / layout.ONNX_GRAPH, s.quantize, s.keep_fp32)
-    fp32_graph.unlink()
+    remove_graph(fp32_graph)
     quantized = job.onnx_predictor(job.staging / layout.ONNX_GRAPH)
     gate = quantization_gate(job.predictor, quantized, s.quantize, job.encoded, job.rows, job.run.filter_spec(),
                              job.run.metadata(required=False), job.split, s.max_mae_increase)
@@ -235,8 +268,8 @@ def export_record(job: ExportJob, graph_record: dict[str, Any], parity: dict[str
         **{k: v for k, v in graph_record.items() if k != "fused"},
         "quantization": quantization,
         "parity": parity,
-        "input_path": "full-sequence",
-        "prompt_in_input": bool(strategy.shares_prefix),
+        "input_path": "prompt-cache" if job.onnx_cache is not None else "full-sequence",
+        "prompt_in_input": bool(strategy.shares_prefix) and job.onnx_cache is None,
         "prompt_tokens": strategy.fixed_tokens,
         "calibration": (job.staging / layout.CALIBRATION).exists(),
         "source_model_dir": str(job.run.model_dir.resolve()),
@@ -249,15 +282,27 @@ def export_record(job: ExportJob, graph_record: dict[str, Any], parity: dict[str
         "export_seconds": round(time.time() - started, 2),
         **provenance(),
     }
-    if record["prompt_in_input"]:
+    if job.onnx_cache is not None:
+        record["inputs"] = {"input_ids": "int64 [batch, sequence]: the article tokens after the prompt, right-padded",
+                            "attention_mask": "int64 [batch, past + sequence]: ones over the prompt, then the article's mask",
+                            "past_key_values.{i}.key/value": "float32 [1, kv_heads, past, head_dim]: the prompt's cache"}
+        record["prompt_cache"] = job.cache_record
+        record["input_path_note"] = PROMPT_CACHE_NOTE
+    elif record["prompt_in_input"]:
         record["input_path_note"] = FULL_PROMPT_NOTE
     return record
 
 
 def export_run(run_path: Path, settings: ExportSettings) -> dict[str, Any]:
-    """Export, check and publish; returns the export's ``filterforge.json`` record."""
+    """Export, check and publish; returns the export's ``filterforge.json`` record (an ensemble: each
+    neural member's export, see `export.ensemble`)."""
     from filterforge.io import write_json
+    from filterforge.runs.run import Run
 
+    if Run.open(run_path).is_ensemble:
+        from filterforge.export.ensemble import export_ensemble
+
+        return export_ensemble(Run.open(run_path), settings, export_run)
     started = time.time()
     job = prepare_job(run_path, settings)
     s = settings
@@ -278,6 +323,9 @@ def export_run(run_path: Path, settings: ExportSettings) -> dict[str, Any]:
     if record["prompt_in_input"]:
         logger.info(f"  note: the graph reads the {record['prompt_tokens']}-token prompt with every article "
                     "(no shared-prefix cache in ONNX)")
+    elif record["input_path"] == "prompt-cache":
+        logger.info(f"  the graph reads article tokens only; the {record['prompt_cache']['prompt_tokens']}-token "
+                    f"prompt's KV cache ({record['prompt_cache']['megabytes']} MB) is stored beside it")
     return record
 
 

@@ -1,9 +1,11 @@
 """The student (body + pooling + head) as one ONNX graph: Optimum's exporter with a custom config, or
-torch.onnx when Optimum cannot; ONNX Runtime's transformer fusions for encoders.
+torch.onnx when Optimum cannot; ONNX Runtime's transformer fusions for encoders, fused attention nodes
+for decoders (``export.decoder_attention``).
 
 The graph has inputs ``input_ids``/``attention_mask`` [batch, sequence] and one output ``scores``
 [batch, n_dims]: raw scores, before the clamp to each dimension's scale and the calibration (both
-applied after the graph, as for torch).
+applied after the graph, as for torch). A shared-prompt decoder's graph also takes the prompt's KV
+cache (``export.prompt_graph``).
 """
 
 from __future__ import annotations
@@ -98,8 +100,9 @@ def export_with_torch(student: Any, path: Path, opset: int) -> None:
 
 @contextmanager
 def _eager_attention(student: Any) -> Iterator[str]:
-    """Trace decoders with eager attention: exported SDPA adds an IsNaN/Where pass over every layer's
-    [seq x seq] scores, which made ONNX Runtime ~14 % slower at 512 tokens (SmolLM2). Torch keeps its own."""
+    """Trace decoders with eager attention (the fallback when fused attention is not supported or fails
+    parity): exported SDPA adds an IsNaN/Where pass over every layer's [seq x seq] scores, which made
+    ONNX Runtime ~14 % slower at 512 tokens (SmolLM2) than eager. Torch keeps its own attention."""
     body = student.body
     original = getattr(body.config, "_attn_implementation", None)
     if not student.is_decoder or original in (None, "eager") or not hasattr(body, "set_attn_implementation"):
@@ -116,13 +119,34 @@ def _eager_attention(student: Any) -> Iterator[str]:
         body.set_attn_implementation(original)
 
 
-def export_graph(student: Any, path: Path, opset: int, exporter: str) -> dict[str, Any]:
-    """Optimum first; torch.onnx only when Optimum cannot export (or when asked). Returns what was used."""
+def decoder_attentions(student: Any) -> list[str]:
+    """The attentions to try for a decoder, best first: "fused" (one GroupQueryAttention node per layer:
+    no [seq x seq] mask, softmax or repeated KV heads in the graph), then "eager"."""
+    from filterforge.export.decoder_attention import supports
+
+    return (["fused"] if supports(student) else []) + ["eager"]
+
+
+@contextmanager
+def _attention(student: Any, attention: str) -> Iterator[str]:
+    if attention in ("fused", "plain") and student.is_decoder:
+        from filterforge.export.decoder_attention import export_attention
+
+        with export_attention(student, attention) as name:
+            yield name
+        return
+    with _eager_attention(student) as name:
+        yield name
+
+
+def export_graph(student: Any, path: Path, opset: int, exporter: str, attention: str = "eager") -> dict[str, Any]:
+    """Optimum first; torch.onnx only when Optimum cannot export (or when asked). ``attention`` (decoders):
+    "fused" or "eager" (see `decoder_attentions`). Returns what was used."""
     import warnings
 
-    with warnings.catch_warnings(), _eager_attention(student) as attention:
+    with warnings.catch_warnings(), _attention(student, attention) as traced:
         warnings.simplefilter("ignore")  # tracer warnings about constants: the parity check is the real test
-        return {**_export_graph(student, path, opset, exporter), "traced_attention": attention}
+        return {**_export_graph(student, path, opset, exporter), "traced_attention": traced}
 
 
 def _export_graph(student: Any, path: Path, opset: int, exporter: str) -> dict[str, Any]:
@@ -144,25 +168,30 @@ def _export_graph(student: Any, path: Path, opset: int, exporter: str) -> dict[s
 
 
 # Encoders ONNX Runtime's transformer optimizer fuses as "bert": attention, embeddings + LayerNorm,
-# skip + LayerNorm, bias + GELU. MiniLM, 2 threads: about as fast as torch at 512 tokens instead of ~5 %
+# bias + GELU (skip + LayerNorm only on request). MiniLM, 2 threads: about as fast as torch at 512 tokens instead of ~5 %
 # slower, and its int8 graph ~10 % faster at 256-512 tokens.
 FUSABLE_ENCODERS = {"bert", "roberta", "xlm-roberta", "camembert", "electra"}
 
 
-def fuse_encoder_graph(source: Path, target: Path, model_config: Any) -> dict[str, int] | None:
-    """The fused graph's operator counts, or None when this model type is not fused."""
+def fuse_encoder_graph(source: Path, target: Path, model_config: Any, skip_layer_norm: bool = False) -> dict[str, int] | None:
+    """The fused graph's operator counts, or None when this model type is not fused. Residual Add +
+    LayerNormalization stay two nodes unless `skip_layer_norm`: ORT's CPU SkipLayerNormalization kernel is
+    several times slower than the pair (see `runtime.session_options`, `benchmarks/int8_options.py`)."""
     import logging
 
     if getattr(model_config, "model_type", "") not in FUSABLE_ENCODERS:
         return None
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = skip_layer_norm
     quiet = logging.getLogger("onnxruntime.transformers")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
         fused = optimize_model(str(source), model_type="bert", num_heads=model_config.num_attention_heads,
-                               hidden_size=model_config.hidden_size, opt_level=0)
+                               hidden_size=model_config.hidden_size, opt_level=0, optimization_options=options)
     finally:
         quiet.setLevel(level)
     counts = {name: count for name, count in fused.get_fused_operator_statistics().items() if count}
@@ -172,3 +201,57 @@ def fuse_encoder_graph(source: Path, target: Path, model_config: Any) -> dict[st
     return counts
 
 
+
+
+# protobuf cannot serialize a graph over 2 GB: larger weights go to one file beside the graph.
+EXTERNAL_DATA_BYTES = 1_800_000_000
+
+
+def external_data_name(graph: Path) -> str:
+    return f"{graph.name}.data"
+
+
+def _external_files(model: Any) -> set[str]:
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data
+
+    return {entry.value for tensor in _get_all_tensors(model) if uses_external_data(tensor)
+            for entry in tensor.external_data if entry.key == "location"}
+
+
+def save_graph(model: Any, path: Path, threshold: int = EXTERNAL_DATA_BYTES) -> dict[str, Any] | None:
+    """Save ``model`` (weights loaded) as one file, or with its weights in ``<name>.data`` when they would
+    pass ``threshold`` bytes. Returns the external-data record, or None."""
+    import onnx
+    from onnx.external_data_helper import _get_all_tensors
+
+    weights = sum(len(t.raw_data) or 4 * max(len(t.float_data), len(t.int64_data)) for t in _get_all_tensors(model))
+    if weights <= threshold:
+        onnx.save_model(model, str(path))
+        return None
+    data = path.parent / external_data_name(path)
+    data.unlink(missing_ok=True)
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data.name, size_threshold=1024)
+    return {"external_data": data.name, "weights_megabytes": round(weights / 2**20, 1)}
+
+
+def consolidate_graph(path: Path, threshold: int = EXTERNAL_DATA_BYTES) -> dict[str, Any] | None:
+    """An exported graph whose exporter spread its weights over files beside it (as torch.onnx does for
+    > 2 GB models) rewritten with them in one ``<name>.data`` file; a graph below ``threshold`` untouched."""
+    import onnx
+
+    shallow = onnx.load(str(path), load_external_data=False)
+    spread = _external_files(shallow)
+    if not spread and path.stat().st_size <= threshold:
+        return None
+    model = onnx.load(str(path))
+    record = save_graph(model, path, threshold)
+    for name in spread - {external_data_name(path)}:
+        (path.parent / name).unlink(missing_ok=True)
+    return record
+
+
+def remove_graph(path: Path) -> None:
+    """A graph and its external data file, if any."""
+    path.unlink(missing_ok=True)
+    (path.parent / external_data_name(path)).unlink(missing_ok=True)

@@ -11,7 +11,9 @@ RUNTIMES = ("auto", "onnx", "torch")
 
 def choose_runtime(run: Any, runtime: str = "auto", cuda_graphs: bool = False) -> str:
     """auto: ONNX when the run has an export, except for students whose graph reads the whole prompt
-    with every article while torch can cache it (unless an export folder itself was given)."""
+    with every article while torch can cache it (unless an export folder itself was given). A shared-
+    prompt decoder exported with its prompt cache as graph inputs (``input_path`` "prompt-cache",
+    ``prompt_in_input`` false) runs on ONNX like any other student."""
     exports = run.exports
     if runtime == "auto":
         if cuda_graphs or not exports:
@@ -37,6 +39,8 @@ def load_predictor(run: Any, runtime: str = "auto", device: str = "auto", thread
     with ``compile``) or ONNX Runtime on the first export (or ``export_dir``)."""
     from filterforge.runtime.device import use_threads
 
+    if export_dir is None and run.is_ensemble:
+        return load_ensemble(run, runtime, device, threads, batch_size, cuda_graphs, shared_prefix, provider)
     if run.is_text_baseline and export_dir is None:
         if runtime == "onnx":
             raise FilterforgeError(f"--runtime onnx: {run.root} is a text baseline (no network, no ONNX export); "
@@ -57,3 +61,40 @@ def load_predictor(run: Any, runtime: str = "auto", device: str = "auto", thread
     from filterforge.runtime.torch_predictor import TorchPredictor
 
     return TorchPredictor.from_run(run, device=device, batch_size=batch_size, shared_prefix=shared_prefix)
+
+
+def check_members_have_exports(run: Any, runtime: str) -> None:
+    """``--runtime onnx`` needs an ONNX export of every neural member (text baselines need none)."""
+    if runtime != "onnx":
+        return
+    missing = [(name, member) for name, member in run.ensemble_members()
+               if not member.is_text_baseline and not member.exports]
+    if missing:
+        name, member = missing[0]
+        raise FilterforgeError(f"--runtime onnx: ensemble member '{name}' ({member.root}) has no ONNX export"
+                               f"{f' (nor do {len(missing) - 1} more)' if len(missing) > 1 else ''}; "
+                               f"export the members with: filterforge export {run.root}")
+
+
+def load_ensemble(run: Any, runtime: str, device: str, threads: int | None, batch_size: int, cuda_graphs: bool,
+                  shared_prefix: bool, provider: str | None) -> Any:
+    """An `EnsemblePredictor` whose neural members run on ``runtime`` ("auto": each member's own choice);
+    text-baseline members are runtime-independent."""
+    from filterforge.runtime.ensemble_predictor import EnsemblePredictor
+
+    if runtime not in RUNTIMES:
+        raise FilterforgeError(f"unknown runtime '{runtime}' (known: {', '.join(RUNTIMES)})")
+    if cuda_graphs:
+        raise FilterforgeError(f"--cuda-graphs: {run.root} is an ensemble (its members batch their own inputs); "
+                               "score it without --cuda-graphs")
+    check_members_have_exports(run, runtime)
+
+    def load_member(name: str, member: Any) -> Any:
+        member_runtime = "auto" if member.is_text_baseline else runtime
+        try:
+            return load_predictor(member, member_runtime, device, threads, batch_size, shared_prefix=shared_prefix,
+                                  provider=provider)
+        except FilterforgeError as exc:
+            raise FilterforgeError(f"ensemble member '{name}': {exc}") from None
+
+    return EnsemblePredictor.from_run(run, load_member, batch_size)

@@ -2,7 +2,8 @@
 ONNX export, on every execution provider available, through the same `Scorer` that scoring uses.
 
 For a strategy that shares its prompt, ``length`` counts the tokens after the prompt: torch reads them
-against the prompt's cached KV (shared-prefix path), ONNX reads prompt + them (full-sequence path).
+against the prompt's cached KV (shared-prefix path), and so does an ONNX export whose graph takes that
+cache as inputs; an export made with ``--no-prompt-cache`` reads prompt + them (full-sequence path).
 """
 
 from __future__ import annotations
