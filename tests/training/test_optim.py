@@ -44,3 +44,25 @@ def test_train_records_the_decay_and_refuses_an_impossible_one(runner, demo_spli
     assert_one_line_error(result, "--layer-lr-decay")
     run = train_tiny_run(tmp_path / "run", demo_splits, tiny_encoder, "distillation", "--layer-lr-decay", "0.8")
     assert json.loads((run / "training_metadata.json").read_text())["layer_lr_decay"] == 0.8
+
+
+def _metadata(run):
+    return json.loads((run / "training_metadata.json").read_text())
+
+
+def test_unset_settings_come_from_the_model_kinds_recipe(demo_splits, tiny_encoder, tiny_decoder, tmp_path):
+    from filterforge.training.config import recipes
+
+    encoder = _metadata(train_tiny_run(tmp_path / "enc", demo_splits, tiny_encoder))
+    decoder = _metadata(train_tiny_run(tmp_path / "dec", demo_splits, tiny_decoder, "distillation", "--layer-lr-decay", "0.5"))
+    assert encoder["recipe"] == "encoder" and decoder["recipe"] == "decoder"
+    assert encoder["layer_lr_decay"] == recipes()["encoder"]["layer_lr_decay"]
+    assert decoder["layer_lr_decay"] == 0.5  # given beats the recipe
+    assert encoder["learning_rate"] == decoder["learning_rate"] == 1e-3  # tiny_train_args gives it
+
+
+def test_train_help_shows_each_recipe_value(runner):
+    from filterforge.training.config import recipes
+
+    result = invoke(runner, ["train", "--help"])
+    assert f"encoder {recipes()['encoder']['learning_rate']}" in " ".join(result.output.split())

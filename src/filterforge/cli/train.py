@@ -7,9 +7,15 @@ import click
 
 from filterforge.cli.options import DEVICES, parse_key_values, quiet_option, threads_option
 from filterforge.errors import FilterforgeError
-from filterforge.training.config import LOSSES, PRECISIONS, defaults
+from filterforge.training.config import LOSSES, PRECISIONS, defaults, recipes
 
 D = defaults()
+
+
+def _recipe_help(field: str) -> str:
+    """Where the recipe fills a setting: its value per kind of body."""
+    values = [f"{kind} {recipe[field]}" for kind, recipe in recipes().items() if field in recipe]
+    return f" Default: the model kind's recipe ({', '.join(values)})." if values else ""
 
 
 def _option(*names: str, **kwargs):
@@ -17,6 +23,8 @@ def _option(*names: str, **kwargs):
     field = names[-1].lstrip("-").split("/")[0].replace("-", "_")
     kwargs.setdefault("default", D[field])
     kwargs.setdefault("show_default", D[field] is not None)
+    if D[field] is None:
+        kwargs["help"] = kwargs.get("help", "") + _recipe_help(field)
     return click.option(*names, **kwargs)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from filterforge.errors import FilterforgeError
@@ -37,9 +38,9 @@ class TrainConfig:
     model: str = "minilm"
     epochs: int = 3
     batch_size: int = 8
-    learning_rate: float = 2e-5
+    learning_rate: float | None = None  # None: the model kind's recipe (recipes.yaml), as for the other RECIPE_SETTINGS
     head_learning_rate: float | None = 1e-3
-    layer_lr_decay: float = 1.0
+    layer_lr_decay: float | None = None
     weight_decay: float = 0.01
     max_length: int | None = None
     warmup_steps: int | None = None
@@ -54,6 +55,7 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 42
     early_stopping_patience: int | None = None
+    recipe: str | None = None  # the recipe (model kind) that filled unset settings; set by apply_recipe
     min_article_tokens: int = 128
     max_steps: int | None = None
     max_train_examples: int | None = None
@@ -69,6 +71,16 @@ class TrainConfig:
     strategy_options: dict[str, Any] = field(default_factory=dict)
     threads: int | None = None
     distributed_timeout_minutes: float = 30.0
+
+    def apply_recipe(self, kind: str) -> None:
+        """Fill the settings the user left unset from the recipe of this kind of body ("encoder" or
+        "decoder"); --warmup-steps given by the user wins over the recipe's warm-up ratio."""
+        recipe = recipes()[kind]
+        for name, value in recipe.items():
+            if getattr(self, name) is not None or (name == "warmup_ratio" and self.warmup_steps is not None):
+                continue
+            setattr(self, name, value)
+        self.recipe = kind
 
     def validate(self) -> None:
         """Refuse impossible settings in one line, each problem naming its option and allowed range."""
@@ -122,9 +134,10 @@ BOUNDS: dict[str, Bound] = {
     "epochs": Bound(1),
     "batch_size": Bound(1),
     "grad_accum": Bound(1),
-    "learning_rate": Bound(0, whole=False, exclusive_minimum=True),
+    "learning_rate": Bound(0, whole=False, exclusive_minimum=True, optional=True),
     "head_learning_rate": Bound(0, whole=False, exclusive_minimum=True, optional=True),
-    "layer_lr_decay": Bound(0, 1, whole=False, exclusive_minimum=True, note="1 turns layer-wise decay off"),
+    "layer_lr_decay": Bound(0, 1, whole=False, exclusive_minimum=True, optional=True,
+                            note="1 turns layer-wise decay off"),
     "weight_decay": Bound(0, whole=False),
     "max_length": Bound(1, optional=True),
     "warmup_steps": Bound(0, optional=True),
@@ -133,7 +146,7 @@ BOUNDS: dict[str, Bound] = {
     "lora_alpha": Bound(1, optional=True),
     "lora_dropout": Bound(0, 1, whole=False),
     "seed": Bound(0, MAX_SEED),
-    "early_stopping_patience": Bound(1, optional=True),
+    "early_stopping_patience": Bound(0, optional=True, note="0 turns early stopping off"),
     "min_article_tokens": Bound(0),
     "max_steps": Bound(1, optional=True),
     "max_train_examples": Bound(1, optional=True),
@@ -151,6 +164,16 @@ def _number(value: float) -> str:
 def option_name(setting: str) -> str:
     """How messages name a setting: its command-line flag, or the field name where it has none."""
     return _NAMES.get(setting, "--" + setting.replace("_", "-"))
+
+
+RECIPE_FILE = Path(__file__).with_name("recipes.yaml")
+
+
+def recipes() -> dict[str, dict[str, Any]]:
+    """Per kind of body ("encoder", "decoder"), the settings that fill what the user left unset."""
+    from filterforge.io import read_yaml
+
+    return read_yaml(RECIPE_FILE, "training recipes")
 
 
 def defaults() -> dict[str, Any]:

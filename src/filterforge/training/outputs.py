@@ -57,7 +57,7 @@ def metadata(trainer: Any, stopped_by: str | None, started: float, peak_mb: floa
         "epochs": c.epochs, "epochs_completed": progress["epoch"], "batch_size": c.batch_size,
         **distribution(trainer),
         "learning_rate": c.learning_rate, "head_learning_rate": c.head_learning_rate,
-        "layer_lr_decay": c.layer_lr_decay,
+        "layer_lr_decay": c.layer_lr_decay, "recipe": c.recipe,
         "max_length": trainer.max_length, "warmup_steps": trainer.warmup, "grad_accum": c.grad_accum,
         "train_examples": len(trainer.train_rows), "val_examples": len(trainer.val_rows),
         "best_val_mae": progress["best_val_mae"], "best_epoch": progress["best_epoch"],

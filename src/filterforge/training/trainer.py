@@ -86,7 +86,7 @@ class Trainer:
         from filterforge.filters.spec import resolve_filter
         from filterforge.plugins.manager import get_heads, get_poolings, get_strategies, lookup
         from filterforge.runtime.device import choose_threads, select_device, use_threads
-        from filterforge.student.model import default_pooling
+        from filterforge.student.model import default_pooling, is_decoder_config
         from filterforge.student.sources import load_config, load_tokenizer, resolve_model
 
         c = self.config
@@ -131,6 +131,8 @@ class Trainer:
         self.max_length = c.max_length or self.strategy.default_max_length(window)
         self.strategy.check_budget(self.max_length, c.min_article_tokens, window)
         self.pooling = c.pooling or default_pooling(model_config)
+        c.apply_recipe("decoder" if is_decoder_config(model_config) else "encoder")
+        c.validate()
         self.settings = self.resume_settings()
         if c.resume:
             self._refuse_changed_settings()
