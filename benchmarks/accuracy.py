@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/accuracy.py                # full run -> benchmarks/results/accuracy.{json,md}
+    python benchmarks/accuracy.py                # full run (~60 min on 2 cores) -> benchmarks/results/accuracy.{json,md}
     python benchmarks/accuracy.py --quick        # development: 1 dataset, a few hundred articles
 """
 

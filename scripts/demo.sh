@@ -19,7 +19,7 @@ filterforge prepare $FILTER --input $OUT/demo_articles.jsonl --output-dir $DATA 
 
 step "2a. train: distillation on MiniLM (article only, full fine-tune)"
 filterforge train $FILTER --strategy distillation --model minilm --data-dir $DATA --output-dir $OUT/runs/distillation \
-  --epochs 3 --batch-size 16 --learning-rate 1e-4 --max-length 256 --overwrite
+  --epochs 3 --batch-size 16 --learning-rate 1e-4 --max-length 256 --warmup-ratio 0 --early-stopping-patience 0 --overwrite
 
 step "2b. train: instruction on SmolLM2-135M (filter prompt + article, shared-prefix batching)"
 echo "NOTE: bounded to --max-steps $INSTRUCTION_STEPS on CPU (a full epoch of ~4,500-token inputs takes over an hour here)"

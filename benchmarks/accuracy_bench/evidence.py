@@ -1,4 +1,5 @@
-"""Evidence beside the scores: label noise between two oracles, truncation, article lengths, learning curves."""
+"""Evidence beside the scores: label noise between two oracles, truncation, article lengths, learning curves
+(train share and epochs)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import students
+from . import pipeline
 from .results import MethodResult
 from .scoring import clipped_mae
 from .splits import Splits, oracle_scores, texts
@@ -68,7 +69,7 @@ def article_length_profile(student: MethodResult, splits: Splits) -> dict[str, A
     run_dir, budget = student.settings.get("run_dir"), student.settings.get("article_tokens")
     if not run_dir or not budget:
         return None
-    tokenizer = students.trained_tokenizer(Path(run_dir))
+    tokenizer = pipeline.trained_tokenizer(Path(run_dir))
     ids = tokenizer(texts(splits.test), add_special_tokens=False, verbose=False)["input_ids"]
     lengths = np.asarray([len(article_ids) for article_ids in ids])
     doubled = 2 * budget + 2
@@ -86,3 +87,18 @@ def learning_curve_entry(result: MethodResult, fraction: float, n_train: int) ->
                      val_mae=result.val_mae_first_n, train_seconds=result.train_seconds,
                      articles_seen=result.settings.get("articles_seen"), steps=result.settings.get("global_steps"))
     return entry
+
+
+def epoch_curve(student: MethodResult, dataset: str) -> dict[str, Any] | None:
+    """The student's validation MAE after each epoch (its run's training_history.json) beside the mean
+    predictor's on the same articles (the selection articles; no test per epoch)."""
+    run_dir = student.settings.get("run_dir")
+    history = pipeline.run_history(Path(run_dir)) if run_dir else []
+    if not history:
+        return None
+    epochs = [{"epoch": entry["epoch"], "val_mae": entry["val_mae"], "val_mean_predictor_mae": entry["val_mean_predictor_mae"],
+               "train_loss": entry.get("train_loss"), "global_step": entry.get("global_step"),
+               "partial_epoch": bool(entry.get("partial_epoch"))} for entry in history]
+    return {"dataset": dataset, "method": student.label, "key": student.key, "epochs": epochs,
+            "val_articles": student.settings.get("val_examples"), "best_epoch": student.settings.get("best_epoch"),
+            "stopped_by": student.settings.get("stopped_by"), "epochs_planned": student.settings.get("epochs")}

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-IN_MEMORY_ONLY = ("predictions", "val_predictions")
+IN_MEMORY_ONLY = ("predictions", "fit_predictions")
 PRIVATE_SETTING_PREFIX = "_"  # settings kept for the evidence, never written
 
 
@@ -15,19 +15,20 @@ PRIVATE_SETTING_PREFIX = "_"  # settings kept for the evidence, never written
 class MethodResult:
     key: str
     label: str
-    kind: str  # baseline | student
+    kind: str  # baseline | student | ensemble
     status: str = "ok"  # ok | skipped | failed
     note: str = ""
     test: dict[str, Any] = field(default_factory=dict)
-    val_mae: float | None = None  # whole val split (baselines: what chose alpha)
-    val_mae_first_n: float | None = None  # first `student_val_limit` val articles, for every method
+    val_mae_first_n: float | None = None  # the selection articles (first of val): checkpoints, alphas
+    fit_mae: float | None = None  # the fit articles (rest of val): ensembles cross-fitted; ranks the recommendation
     train_seconds: float | None = None
     ms_per_article: float | None = None
     tokens: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     budget_limited: bool = False
+    ensemble: dict[str, Any] | None = None  # members, per-dimension weights and leaning, cross-fit
     predictions: np.ndarray | None = None  # test predictions, kept in memory for the evidence
-    val_predictions: np.ndarray | None = None
+    fit_predictions: np.ndarray | None = None  # fit-split predictions (cross-fitted for an ensemble)
 
     @property
     def ok(self) -> bool:

@@ -1,10 +1,14 @@
 """The one split every method is scored on, made and read with filterforge's own data functions.
 
-Every call into filterforge's data internals (prepare, load_split, label extraction) lives here.
+Val is cut in two: its first ``n_select`` articles pick the students' checkpoints and the baselines'
+alphas (``selection``); the rest (``fit``) fits the ensembles and ranks every candidate for the
+recommendation. Every call into filterforge's data internals (prepare, load_split, label extraction)
+lives here.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +31,20 @@ class Splits:
     val: list[dict]
     test: list[dict]
     prepare_report: dict
+    n_select: int | None = None  # None: the whole val split selects (nothing is left to fit ensembles on)
+
+    @property
+    def selection(self) -> list[dict]:
+        return self.val if self.n_select is None else self.val[: self.n_select]
+
+    @property
+    def fit(self) -> list[dict]:
+        return [] if self.n_select is None else self.val[self.n_select :]
 
     def labels(self, split: str) -> np.ndarray:
-        return np.asarray([row["labels"] for row in getattr(self, split)], dtype=np.float64)
+        """Labels of ``train``, ``val``, ``test``, ``selection`` or ``fit`` as [n, dims]."""
+        rows = getattr(self, split)
+        return np.asarray([row["labels"] for row in rows], dtype=np.float64).reshape(len(rows), len(self.spec.dimensions))
 
     @property
     def train_means(self) -> np.ndarray:
@@ -48,7 +63,13 @@ def prepare_dataset(config: DatasetConfig, datasets_root: Path, work_dir: Path, 
     rows = {name: load_split(data_dir / f"{name}.jsonl", spec) for name in SPLIT_NAMES}
     if not profile.is_benchmark:
         rows = apply_caps(rows, profile.caps, data_dir)
-    return Splits(config, spec, data_dir, report["data_hash"], rows["train"], rows["val"], rows["test"], report)
+    n_select = selection_size(len(rows["val"]), profile.student_val_limit, profile.fit_share)
+    return Splits(config, spec, data_dir, report["data_hash"], rows["train"], rows["val"], rows["test"], report, n_select)
+
+
+def selection_size(n_val: int, limit: int, fit_share: float) -> int:
+    """The first ``limit`` val articles, but no more than leaves ``fit_share`` of val for the ensembles."""
+    return max(1, min(limit, math.floor(n_val * (1 - fit_share))))
 
 
 def apply_caps(rows: dict[str, list[dict]], caps: dict[str, int | None], data_dir: Path) -> dict[str, list[dict]]:
@@ -62,14 +83,31 @@ def apply_caps(rows: dict[str, list[dict]], caps: dict[str, int | None], data_di
     return rows
 
 
-def student_data_dir(splits: Splits, limit: int) -> Path:
-    """train.jsonl + the first `limit` val rows: what students train and pick checkpoints on."""
+def model_data_dir(splits: Splits) -> Path:
+    """What every student and baseline trains on and every ensemble is fitted on: train.jsonl, val.jsonl
+    (the selection articles: checkpoints, alphas) and calibration.jsonl (the fit articles, which filterforge's
+    ensemble fits on). No test.jsonl: nothing that trains or fits here can read the test split."""
     from filterforge.io import write_jsonl
 
-    target = splits.data_dir.parent / "student-data"
-    target.mkdir(parents=True, exist_ok=True)
+    target = splits.data_dir.parent / "model-data"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
     shutil.copy2(splits.data_dir / "train.jsonl", target / "train.jsonl")
-    write_jsonl(target / "val.jsonl", splits.val[:limit])
+    write_jsonl(target / "val.jsonl", splits.selection)
+    if splits.fit:
+        write_jsonl(target / "calibration.jsonl", splits.fit)
+    return target
+
+
+def curve_data_dir(splits: Splits, model_data: Path, n_train: int) -> Path:
+    """The model data with the first ``n_train`` train articles (the train-share learning curve)."""
+    from filterforge.io import write_jsonl
+
+    target = splits.data_dir.parent / f"curve-data-{n_train}"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    write_jsonl(target / "train.jsonl", splits.train[:n_train])
+    shutil.copy2(model_data / "val.jsonl", target / "val.jsonl")
     return target
 
 
