@@ -50,20 +50,19 @@ def dataset_json(splits: Splits, methods: Sequence[MethodResult], best_student: 
     }
 
 
-def settings_json(profile: Profile, time_budget_s: float) -> dict[str, Any]:
-    from .recipe import describe, recipe
-
+def settings_json(profile: Profile, time_budget_s: float, recipe: dict[str, Any] | None) -> dict[str, Any]:
+    """``recipe``: filterforge's encoder recipe when the run started (each student records its own)."""
     return {**asdict(profile), "time_budget_s": time_budget_s,
             "learning_curve_fractions": list(LEARNING_CURVE_FRACTIONS), "target_ratio": TARGET_RATIO,
-            "target_upper_bound": TARGET_UPPER_BOUND, "recipe": recipe("encoder"),
-            "recipe_description": describe(recipe("encoder")),
+            "target_upper_bound": TARGET_UPPER_BOUND, "recipe": recipe,
             "student_specs": [asdict(s) for s in ALL_STUDENTS],
             "bootstrap_samples": BOOTSTRAP_SAMPLES, "recall_top_share": TOP_SHARE}
 
 
 def report_json(*, profile: Profile, complete: bool, time_budget_s: float, elapsed_s: float,
                 slowdown: dict[str, float], datasets_root: Path, datasets: dict[str, dict], learning_curve: dict | None,
-                epoch_curve: dict | None, target: dict | None, notes: list[str], output: Path) -> dict[str, Any]:
+                epoch_curve: dict | None, target: dict | None, notes: list[str], output: Path,
+                recipe: dict[str, Any] | None = None) -> dict[str, Any]:
     from filterforge.provenance import provenance
 
     return {
@@ -72,7 +71,7 @@ def report_json(*, profile: Profile, complete: bool, time_budget_s: float, elaps
         "complete": complete,
         "is_benchmark": profile.is_benchmark,
         "profile": profile.name,
-        "settings": settings_json(profile, time_budget_s),
+        "settings": settings_json(profile, time_budget_s, recipe),
         "seed": profile.seed,
         "elapsed_seconds": round(elapsed_s, 1),
         "time_guard_slowdown": {k: round(v, 3) for k, v in slowdown.items()},

@@ -14,6 +14,7 @@ from .config import (CHARS_PER_TOKEN, COST_PER_TOKEN, DATASETS, HEAD_TAIL, LEARN
                      PROBE_OVERHEAD_S, SMOLLM2_DISTILLATION, SMOLLM2_INSTRUCTION, TARGET_DATASET, Profile, StudentSpec,
                      student_by_key)
 from .evidence import epoch_curve, learning_curve_entry, oracle_noise_floor
+from .recipe import recipe
 from .recommend import recommend, recommendation_json
 from .report import dataset_json, report_json, write_report
 from .results import MethodResult
@@ -37,6 +38,7 @@ class Benchmark:
         self.learning_curve: dict[str, Any] | None = None
         self.target: dict[str, Any] | None = None
         self.notes: list[str] = [product_note()]
+        self.recipe = recipe("encoder")  # as the run starts; each student's label gives what it trained with
         self.complete = False
 
     def run(self) -> dict[str, Any]:
@@ -239,7 +241,8 @@ class Benchmark:
             profile=self.profile, complete=self.complete, time_budget_s=self.clock.budget_s,
             elapsed_s=self.clock.elapsed, slowdown=self.clock.slowdown, datasets_root=self.datasets_root,
             datasets={name: self.dataset_report(name) for name in self.splits}, learning_curve=self.learning_curve,
-            epoch_curve=self.epoch_curve(), target=self.target, notes=self.notes, output=self.output)
+            epoch_curve=self.epoch_curve(), target=self.target, notes=self.notes, output=self.output,
+            recipe=self.recipe)
         write_report(report, self.output, self.markdown_path)
         return report
 

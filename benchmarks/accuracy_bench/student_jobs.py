@@ -108,6 +108,7 @@ def record_student(result: MethodResult, student: StudentSpec, splits: Splits, p
                    metadata: dict, scored: dict[str, pipeline.Scored]) -> None:
     """Scores, timings, token statistics and settings of a trained student, from filterforge's training metadata."""
     test = scored["test"]
+    result.label = student_label(student, metadata.get("config"))  # what it really trained with
     result.test = score_predictions(test.predictions, splits.labels("test"), splits.spec,
                                     np.asarray(metadata["train_label_means"]), profile.seed)
     result.predictions = test.predictions

@@ -169,6 +169,24 @@ def test_recommendation_and_ensemble_weights_ignore_test_labels(tmp_path):
     assert outcome() == before
 
 
+def test_target_section_says_whether_small_datasets_recommend_worse_than_the_best_baseline():
+    from accuracy_bench import sections
+
+    def dataset(key, mae, baseline_mae):
+        versus = {"key": "minilm-probe", "label": "frozen MiniLM embeddings + ridge", "test_mae": baseline_mae,
+                  "ratio": mae / baseline_mae, "ratio_ci95": [0.9, 1.2], "worse": mae > baseline_mae}
+        return {"recommendation": {"key": key, "label": key, "kind": "ensemble", "test_mae": mae, "vs_best_baseline": versus}}
+
+    lines = sections.baseline_target_markdown({"sustainability": dataset("a", 0.6, 0.7),
+                                               "seece-energy-tech": dataset("b", 1.10, 1.15),
+                                               "commerce-prefilter": dataset("c", 1.40, 1.32)})
+    text = "\n".join(lines)
+    assert "sustainability" not in text  # it has its own target
+    assert "seece-energy-tech: recommended b (ensemble), test MAE 1.100 vs best baseline frozen MiniLM embeddings + ridge " \
+           "1.150: ratio 0.957" in text and "not worse (target met)" in text
+    assert "commerce-prefilter" in text and "**worse** (target missed)" in text
+
+
 def test_recipe_students_train_with_the_train_config_defaults(monkeypatch):
     """The label, epochs and overrides follow filterforge's defaults and encoder recipe as they are when the
     benchmark runs."""
@@ -359,6 +377,7 @@ def test_capped_run_on_real_data_with_tiny_models(tiny_encoder, tiny_decoder, tm
         assert by_key[key]["settings"]["val_examples"] == 6 and (Path(by_key[key]["settings"]["run_dir"]) / "model").is_dir()
     student = by_key["minilm-distillation"]
     assert student["label"].startswith("MiniLM distillation (train defaults: ")
+    assert f"lr {student['settings']['learning_rate']:g}," in student["label"]  # what its metadata recorded
     assert student["settings"]["recipe"] == "TrainConfig defaults" and student["settings"]["batch_size"] == 16
     assert student["settings"]["recipe_kind"] == "encoder"  # filterforge filled the unset settings from its recipe
     lora = by_key["smollm2-instruction-lora"]
