@@ -279,11 +279,13 @@ def test_compare_adds_baselines_fitted_on_the_runs_train_split(runner, runs, dem
     assert result.exit_code == 0, result.output
     comparison = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
     names = [r["name"] for r in comparison["runs"]]
-    assert names[2:] == ["baseline: mean", "baseline: tfidf-ridge"] and [r["baseline"] for r in comparison["runs"]] == [False, False, True, True]
+    # 160 demo articles are small data: the embedding probe joins the mean predictor and TF-IDF
+    assert names[2:] == ["baseline: mean", "baseline: tfidf-ridge", "baseline: embedding-probe"]
+    assert [r["baseline"] for r in comparison["runs"]] == [False, False, True, True, True]
     test_row = next(row for row in comparison["table"] if row["row"] == "test MAE")
     assert all(value is not None for value in test_row["values"])
     checks = comparison["decision"]["baselines"]["checks"]
-    assert {c["baseline"] for c in checks} == {"baseline: mean", "baseline: tfidf-ridge"}
+    assert {c["baseline"] for c in checks} == {"baseline: mean", "baseline: tfidf-ridge", "baseline: embedding-probe"}
     assert all(c["basis"] == "test" and len(c["ratio_ci95"]) == 2 for c in checks)
     assert "baselines:" in result.output and (data / ".filterforge-baselines").is_dir()
     assert "Baselines:" in (tmp_path / "cmp" / "report.md").read_text()

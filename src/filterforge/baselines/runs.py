@@ -5,7 +5,6 @@ and bench open like a student's run. Hyper-parameters are chosen on the validati
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import statistics
 import time
@@ -94,6 +93,7 @@ def fit_probe_model(settings: BaselineSettings, train: list[dict], val: list[dic
 
 def write_model(output: Path, spec: Any, fitted: Fitted, info: dict[str, Any], text_model: bool) -> None:
     from filterforge.io import write_json
+    from filterforge.runs.run import publish_model_dir
 
     staging = output / f".{layout.MODEL_DIR}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
@@ -101,12 +101,7 @@ def write_model(output: Path, spec: Any, fitted: Fitted, info: dict[str, Any], t
     fitted.save(staging)
     if text_model:
         write_json(staging / layout.MODEL_INFO, info)
-    for source in spec.package_files():
-        shutil.copy2(source, staging / source.name)
-    target = output / layout.MODEL_DIR
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
+    publish_model_dir(staging, output, spec.package_files())
 
 
 def fit_baseline(settings: BaselineSettings) -> dict[str, Any]:

@@ -10,7 +10,6 @@ which). The test split is never read.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -107,15 +106,11 @@ def most_truncating(budgets: Sequence[dict[str, Any]], names: Sequence[str]) -> 
 
 def write_model_folder(output: Path, staging: Path, info: dict[str, Any], combination: Any, spec: Any) -> None:
     from filterforge.io import write_json
+    from filterforge.runs.run import publish_model_dir
 
     combination.save(staging)
     write_json(staging / layout.MODEL_INFO, info)
-    for source in spec.package_files():
-        shutil.copy2(source, staging / source.name)
-    target = output / layout.MODEL_DIR
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(staging, target)
+    publish_model_dir(staging, output, spec.package_files())
 
 
 def build_ensemble(settings: EnsembleSettings) -> dict[str, Any]:

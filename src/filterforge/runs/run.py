@@ -58,6 +58,20 @@ def export_dirs_in(folder: Path) -> list[Path]:
 
 
 @dataclass
+def publish_model_dir(staging: Path, run_root: Path, package_files: list[Path]) -> None:
+    """Complete a model folder written in ``staging`` with the filter package's files and put it in
+    place as the run's ``model/`` in one rename (a previous one is replaced)."""
+    import os
+    import shutil
+
+    for source in package_files:
+        shutil.copy2(source, staging / source.name)
+    target = run_root / layout.MODEL_DIR
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
+
+
 class Run:
     """A folder written by filterforge. ``root`` holds the run-level files (metadata, evaluation, bench);
     ``model_dir`` the torch student (None for an export whose source is gone); ``export_dir`` is set
