@@ -57,7 +57,6 @@ def export_dirs_in(folder: Path) -> list[Path]:
     return found + extra
 
 
-@dataclass
 def publish_model_dir(staging: Path, run_root: Path, package_files: list[Path]) -> None:
     """Complete a model folder written in ``staging`` with the filter package's files and put it in
     place as the run's ``model/`` in one rename (a previous one is replaced)."""
@@ -72,6 +71,7 @@ def publish_model_dir(staging: Path, run_root: Path, package_files: list[Path]) 
     os.replace(staging, target)
 
 
+@dataclass
 class Run:
     """A folder written by filterforge. ``root`` holds the run-level files (metadata, evaluation, bench);
     ``model_dir`` the torch student (None for an export whose source is gone); ``export_dir`` is set
