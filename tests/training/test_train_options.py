@@ -28,7 +28,7 @@ from filterforge.training.trainer import Trainer
         ("--warmup-ratio", "1.5", "--warmup-ratio must be a number >= 0 and <= 1 (got 1.5)"),
         ("--warmup-steps", "-1", "--warmup-steps must be a whole number >= 0 (got -1)"),
         ("--seed", "-1", "--seed must be a whole number >= 0 and <= 4294967295 (got -1)"),
-        ("--early-stopping-patience", "0", "--early-stopping-patience must be a whole number >= 1 (got 0)"),
+        ("--early-stopping-patience", "-1", "--early-stopping-patience must be a whole number >= 0 (0 turns early stopping off) (got -1)"),
         ("--max-length", "0", "--max-length must be a whole number >= 1 (got 0)"),
         ("--lora-r", "0", "--lora-r must be a whole number >= 1 (got 0)"),
         ("--save-every-steps", "0", "--save-every-steps must be a whole number >= 1 (got 0)"),
