@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from int8_graphs import DEFAULT_NAME, Option, build_options, export_fp32
+from onnx_latency import real_token_ids
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCKS = 4  # each runtime runs rounds/BLOCKS timed calls per block, the runtimes taking turns
@@ -121,17 +122,6 @@ def demo_articles(count: int) -> list[dict]:
     return generate_demo_articles(n=count, seed=21)  # not the calibration articles (seed 5)
 
 
-def token_stream(tokenizer: Any, needed: int) -> list[int]:
-    from filterforge.data.demo import generate_demo_articles
-
-    ids: list[int] = []
-    for row in generate_demo_articles(n=400, seed=11):
-        ids.extend(tokenizer(f"{row['title']}\n\n{row['content']}", add_special_tokens=False)["input_ids"])
-        if len(ids) >= needed:
-            return ids[:needed]
-    raise SystemExit("not enough demo text for the longest length")
-
-
 # -- graphs -------------------------------------------------------------------------------------------
 def open_session(graph: Path, threads: int, level: str = "all", spinning: bool | None = None,
                  disabled_optimizers: list[str] | None = None) -> Any:
@@ -195,7 +185,7 @@ def time_calls(calls: dict[str, Callable[[], Any]], rounds: int, warmup: int) ->
 def time_options(subject: Subject, options: list[Option], lengths: list[int], rounds: int, warmup: int) -> list[dict]:
     import numpy as np
 
-    stream = token_stream(subject.tokenizer, max(lengths))
+    stream = real_token_ids(subject.tokenizer, max(lengths))
     base = torch_call(subject.student)
     runnable = [o for o in options if o.call is not None and o.error is None]
     rows = []
@@ -287,7 +277,7 @@ def session_table(subject: Subject, option: Option, lengths: list[int], rounds: 
                   quick: bool) -> list[dict]:
     import numpy as np
 
-    stream = token_stream(subject.tokenizer, max(lengths))
+    stream = real_token_ids(subject.tokenizer, max(lengths))
     base = torch_call(subject.student)
     combos = [(t, spin, level) for t in sorted({1, threads}) for spin in (True, False)
               for level in (("all", "basic") if quick else ("basic", "extended", "all"))]
