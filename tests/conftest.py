@@ -164,3 +164,16 @@ def copy_run(trained: Path, folder: Path) -> Path:
     import shutil
 
     return shutil.copytree(trained, folder / "run", ignore=shutil.ignore_patterns("checkpoint"))
+
+
+def splits_with_calibration(tmp_path_factory, demo_splits: Path, name: str, calibration_rows: int) -> Path:
+    """A copy of the demo splits whose first ``calibration_rows`` train articles form a calibration split
+    (the prepare report, and so the data hash, stay those of the demo splits)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp(name) / "data"
+    shutil.copytree(demo_splits, folder)
+    rows = (folder / "train.jsonl").read_text().splitlines()
+    (folder / "calibration.jsonl").write_text("\n".join(rows[:calibration_rows]) + "\n")
+    (folder / "train.jsonl").write_text("\n".join(rows[calibration_rows:]) + "\n")
+    return folder

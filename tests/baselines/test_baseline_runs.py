@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_one_line_error, invoke
+from conftest import REPO, assert_one_line_error, invoke, splits_with_calibration
 
 FILTER = "investment-risk/v2"
 
@@ -18,12 +18,7 @@ FILTER = "investment-risk/v2"
 @pytest.fixture(scope="module")
 def splits(tmp_path_factory, demo_splits) -> Path:
     """A copy with a calibration split carved out of train, so calibrate runs too."""
-    folder = tmp_path_factory.mktemp("baseline-splits") / "data"
-    shutil.copytree(demo_splits, folder)
-    rows = (folder / "train.jsonl").read_text().splitlines()
-    (folder / "calibration.jsonl").write_text("\n".join(rows[:20]) + "\n")
-    (folder / "train.jsonl").write_text("\n".join(rows[20:]) + "\n")
-    return folder
+    return splits_with_calibration(tmp_path_factory, demo_splits, "baseline-splits", 20)
 
 
 @pytest.fixture(scope="module")

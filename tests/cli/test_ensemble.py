@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_one_line_error, invoke
+from conftest import assert_one_line_error, invoke, splits_with_calibration
 
 FILTER = "investment-risk/v2"
 
@@ -18,12 +18,7 @@ FILTER = "investment-risk/v2"
 def splits(tmp_path_factory, demo_splits) -> Path:
     """The demo splits with a calibration split carved out of train (the prepare report, and so the data
     hash, stay those of the demo splits)."""
-    folder = tmp_path_factory.mktemp("ensemble-splits") / "data"
-    shutil.copytree(demo_splits, folder)
-    rows = (folder / "train.jsonl").read_text().splitlines()
-    (folder / "calibration.jsonl").write_text("\n".join(rows[:24]) + "\n")
-    (folder / "train.jsonl").write_text("\n".join(rows[24:]) + "\n")
-    return folder
+    return splits_with_calibration(tmp_path_factory, demo_splits, "ensemble-splits", 24)
 
 
 @pytest.fixture(scope="module")

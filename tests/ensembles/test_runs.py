@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_one_line_error, invoke, train_tiny_run
+from conftest import REPO, assert_one_line_error, invoke, splits_with_calibration, train_tiny_run
 
 FILTER = "investment-risk/v2"
 FAST = ("--max-train-examples", "16", "--threads", "1", "--min-article-tokens", "64")
@@ -29,12 +29,7 @@ def instruction_max_length(model_dir: Path, article_tokens: int = 64) -> int:
 
 @pytest.fixture(scope="module")
 def splits(tmp_path_factory, demo_splits) -> Path:
-    folder = tmp_path_factory.mktemp("ensemble-splits") / "data"
-    shutil.copytree(demo_splits, folder)
-    rows = (folder / "train.jsonl").read_text().splitlines()
-    (folder / "calibration.jsonl").write_text("\n".join(rows[:24]) + "\n")
-    (folder / "train.jsonl").write_text("\n".join(rows[24:]) + "\n")
-    return folder
+    return splits_with_calibration(tmp_path_factory, demo_splits, "ensemble-splits", 24)
 
 
 @pytest.fixture(scope="module")
