@@ -10,11 +10,12 @@ from filterforge.errors import FilterforgeError
 from filterforge.training.config import LOSSES, PRECISIONS, defaults, recipes
 
 D = defaults()
+RECIPES = recipes()
 
 
 def _recipe_help(field: str) -> str:
     """Where the recipe fills a setting: its value per kind of body."""
-    values = [f"{kind} {recipe[field]}" for kind, recipe in recipes().items() if field in recipe]
+    values = [f"{kind} {recipe[field]}" for kind, recipe in RECIPES.items() if field in recipe]
     return f" Default: the model kind's recipe ({', '.join(values)})." if values else ""
 
 
