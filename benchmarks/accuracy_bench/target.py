@@ -162,10 +162,10 @@ def truncation_step(evidence: dict) -> str | None:
         return None
     cut, whole = truncation["truncated"]["student_over_tfidf"], truncation["whole"]["student_over_tfidf"]
     if cut <= whole + TRUNCATION_MARGIN:
-        return (f"Longer inputs are unlikely to close it: the student trails TF-IDF about as much on articles "
-                f"its input cut (x{cut:.2f}) as on whole ones (x{whole:.2f}).")
+        return (f"Longer inputs are unlikely to close it: the student's MAE ratio to TF-IDF is about the same on "
+                f"articles its input cut (x{cut:.2f}) as on whole ones (x{whole:.2f}).")
     lengths = evidence.get("article_lengths")
     cost = (f"{lengths['doubled_article_tokens']}-token inputs (x{lengths['token_cost_doubled_over_budget']:.2f} "
             f"the tokens, {lengths['share_longer_than_doubled']:.0%} still cut)") if lengths else "longer inputs"
-    return (f"The student falls further behind TF-IDF on articles its input cut (x{cut:.2f} vs x{whole:.2f} "
-            f"on whole ones): {cost} or the head-tail strategy should help; both cost CPU time.")
+    return (f"The student's MAE ratio to TF-IDF is worse on articles its input cut (x{cut:.2f}) than on whole "
+            f"ones (x{whole:.2f}): {cost} or the head-tail strategy should help; both cost CPU time.")

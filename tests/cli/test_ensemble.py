@@ -55,6 +55,9 @@ def test_stack_prints_and_records_which_member_each_dimension_leans_on(runner, b
         line = next(line for line in result.output.splitlines() if line.strip().startswith(dim))
         assert line.split()[-1] == row["leans_on"] and f"{row['mae']['ensemble']:.3f}" in line
     assert "leans on" in result.output and "overall" in result.output and "mean-pred" in result.output
+    tiers = ensemble["fit_split_tier_accuracy"]  # investment-risk/v2 has five tiers
+    assert set(tiers) == {"tfidf-ridge", "mean", "ensemble"} and all(0 <= v <= 1 for v in tiers.values())
+    assert f"tier accuracy (fit split): tfidf-ridge {tiers['tfidf-ridge']:.3f}" in result.output
     model = out / "model"
     assert (model / "ensemble.json").is_file() and (model / "filter.yaml").is_file()
     for name in ("tfidf-ridge", "mean"):

@@ -70,6 +70,24 @@ def test_fit_combination_per_dimension_and_the_leaning_report():
     np.testing.assert_allclose(stacked.weights, [[1, 0, 0], [0, 1, 0]], atol=1e-6)
 
 
+def test_the_leaning_report_gives_tier_accuracies_only_for_filters_with_tiers():
+    import dataclasses
+
+    from filterforge.filters.spec import resolve_filter
+
+    spec = resolve_filter("investment-risk/v2")
+    red, yellow, noise = [8, 0, 0, 0, 0, 0, 6, 6], [6, 0, 0, 0, 0, 0, 5, 4], [0, 0, 0, 0, 0, 0, 2, 0]
+    gold = np.array([red, yellow, noise, noise], dtype=float)
+    right = gold.copy()  # member a puts every article in its oracle tier
+    wrong = np.array([noise, noise, red, noise], dtype=float)  # member b: one in four
+    names = spec.dimension_names
+    combination = Combination("select", ["a", "b"], names, np.tile([1.0, 0.0], (len(names), 1)))
+    report = leaning_report(combination, np.stack([right, wrong]), gold, gold.mean(0), spec)
+    assert report["tier_accuracy"] == {"a": 1.0, "b": 0.25, "ensemble": 1.0}
+    single = dataclasses.replace(spec, tiers=spec.tiers[:1])
+    assert leaning_report(combination, np.stack([right, wrong]), gold, gold.mean(0), single)["tier_accuracy"] is None
+
+
 def test_fit_refuses_too_few_articles_and_unknown_methods():
     with pytest.raises(FilterforgeError, match="at least 2"):
         fit_combination("stack", np.zeros((2, 1, 1)), np.zeros((1, 1)), ["a", "b"], ["x"])

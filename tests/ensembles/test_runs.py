@@ -157,7 +157,8 @@ def test_calibrate_bench_deploy_and_compare_accept_it(runner, members, ensemble,
     assert result.exit_code == 0, result.output
     deployed = filters / "investment-risk" / "v2" / "model"
     assert (deployed / "ensemble.json").is_file() and (deployed / "members" / "instr" / "model.safetensors").is_file()
-    assert "## Ensemble" in (deployed / "README.md").read_text() and "leans on" in (deployed / "README.md").read_text()
+    card = (deployed / "README.md").read_text()
+    assert "## Ensemble" in card and "leans on" in card and "Fit-split tier accuracy: " in card
     result = invoke(runner, ["score", deployed, "--input", splits / "val.jsonl", "--output", tmp_path / "d.jsonl"])
     assert result.exit_code == 0, result.output
     assert read_scores(tmp_path / "d.jsonl") == read_scores(tmp_path / "s.jsonl")

@@ -205,3 +205,6 @@ def test_training_on_few_articles_points_to_the_embedding_probe(runner, demo_spl
     result = invoke(runner, args)
     assert result.exit_code == 0, result.output
     assert "--method embedding-probe" in result.output and "train articles" in result.output
+    meta = json.loads((tmp_path / "run" / "training_metadata.json").read_text())
+    steps = meta["config"]["epochs"] * -(-meta["train_examples"] // meta["config"]["batch_size"])
+    assert f"{steps} optimizer steps in {meta['config']['epochs']} epochs" in result.output

@@ -31,6 +31,9 @@ def print_leaning(metadata: dict[str, Any]) -> None:
     click.echo("  " + f"{'overall':<{width}}  " + "  ".join(" " * (c + 2) for c in columns)
                + "  |  " + "  ".join(f"{overall[n]:>{c + 4}.3f}" for n, c in zip(names, columns))
                + f"  {overall['ensemble']:>8.3f}  {overall['mean_predictor']:>9.3f}")
+    tiers = ensemble.get("fit_split_tier_accuracy")
+    if tiers:
+        click.echo("  tier accuracy (fit split): " + ", ".join(f"{n} {tiers[n]:.3f}" for n in [*names, "ensemble"]))
     if fit["name"] != "calibration":
         click.echo(f"  note: fitted on {fit['why']}")
     click.echo(f"  validation MAE {metadata['best_val_mae']:.4f} (mean predictor {metadata['val_mean_predictor_mae']:.4f})"

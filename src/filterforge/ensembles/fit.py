@@ -1,6 +1,7 @@
 """Fitting an ensemble's combination on one split: per dimension, the convex combination of the members'
 scores with the least squared error (``stack``), or the member with the lowest MAE (``select``); and the
-report of which member each dimension leans on, beside every member's and the mean predictor's MAE."""
+report of which member each dimension leans on, beside every member's and the mean predictor's MAE (and,
+for filters with tiers, every member's and the ensemble's tier accuracy: what users act on)."""
 
 from __future__ import annotations
 
@@ -56,10 +57,24 @@ def fit_combination(method: str, member_scores: np.ndarray, gold: np.ndarray, me
     return Combination(method, members, dimension_names, np.asarray(weights))
 
 
+def tier_accuracies(combination: Combination, scores: np.ndarray, combined: np.ndarray, gold: np.ndarray,
+                    spec: Any) -> dict[str, float] | None:
+    """Each member's and the ensemble's tier accuracy on the split given; None for a filter with one tier."""
+    from filterforge.metrics import tier_accuracy
+
+    if spec is None:
+        return None
+    accuracies = {m: tier_accuracy(scores[i], gold, spec) for i, m in enumerate(combination.members)}
+    accuracies["ensemble"] = tier_accuracy(combined, gold, spec)
+    if None in accuracies.values():
+        return None
+    return {name: round(float(value), 4) for name, value in accuracies.items()}
+
+
 def leaning_report(combination: Combination, member_scores: np.ndarray, gold: np.ndarray,
-                   train_means: Sequence[float]) -> dict[str, Any]:
+                   train_means: Sequence[float], spec: Any = None) -> dict[str, Any]:
     """Per dimension: the weights, the member leaned on, and the MAE of each member, of the ensemble and
-    of the mean predictor on the split given (the fit split)."""
+    of the mean predictor on the split given (the fit split); with ``spec``, the tier accuracies too."""
     scores = np.asarray(member_scores, dtype=np.float64)
     gold = np.asarray(gold, dtype=np.float64)
     combined = combination.combine(scores).astype(np.float64)
@@ -77,4 +92,5 @@ def leaning_report(combination: Combination, member_scores: np.ndarray, gold: np
         }
     overall = {**{m: round(float(member_mae[i].mean()), 4) for i, m in enumerate(combination.members)},
                "ensemble": round(float(ensemble_mae.mean()), 4), "mean_predictor": round(float(mean_mae.mean()), 4)}
-    return {"per_dimension": per_dimension, "mae": overall, "articles": int(gold.shape[0])}
+    return {"per_dimension": per_dimension, "mae": overall, "articles": int(gold.shape[0]),
+            "tier_accuracy": tier_accuracies(combination, scores, combined, gold, spec)}

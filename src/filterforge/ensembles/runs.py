@@ -151,7 +151,7 @@ def build_ensemble(settings: EnsembleSettings) -> dict[str, Any]:
         fit_record = {"name": fit.name, "path": str(fit.path.resolve()), "articles": len(fit.rows),
                       "sha256": sha256_of_files([fit.path]), "why": CLEAN_FIT if fit.name == "calibration" else OPTIMISTIC_FIT}
         combination.info.update(fit_split=fit_record, data_hash=hash_)
-        leaning = leaning_report(combination, scores[0], fit.gold, means)
+        leaning = leaning_report(combination, scores[0], fit.gold, means, spec)
         info = {"format": layout.ENSEMBLE_FORMAT, "filter": spec.id, "filter_name": spec.name,
                 "filter_version": spec.version, "dimension_names": spec.dimension_names, "method": settings.method,
                 "members": names}
@@ -168,6 +168,7 @@ def build_ensemble(settings: EnsembleSettings) -> dict[str, Any]:
         "model_name": "ensemble of " + ", ".join(names),
         "ensemble": {"method": settings.method, "fit_split": fit_record, "members": [m.describe() for m in members],
                      "per_dimension": leaning["per_dimension"], "fit_split_mae": leaning["mae"],
+                     "fit_split_tier_accuracy": leaning["tier_accuracy"],
                      "members_calibration": "not used: members' raw scores (clamped to each scale) are combined; "
                                             "calibrate the ensemble itself"},
         "train_examples": len(train), "val_examples": len(val.rows), "best_val_mae": val_metrics["mae"], "best_epoch": 1,

@@ -48,6 +48,9 @@ def ensemble_lines(metadata: dict[str, Any]) -> list[str]:
         mae = row.get("mae") or {}
         lines.append(f"| {dim} | " + " | ".join(fmt(row.get("weights", {}).get(n)) for n in names) + f" | {row.get('leans_on')} | "
                      + " / ".join(fmt(mae.get(k)) for k in [*names, "ensemble", "mean_predictor"]) + " |")
+    tiers = ensemble.get("fit_split_tier_accuracy")
+    if tiers:
+        lines += ["", "Fit-split tier accuracy: " + ", ".join(f"{n} {fmt(tiers.get(n))}" for n in [*names, "ensemble"]) + "."]
     return lines
 
 
