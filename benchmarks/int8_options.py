@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -43,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from int8_graphs import DEFAULT_NAME, Option, build_options, export_fp32
-from onnx_latency import real_token_ids
+from onnx_latency import machine_description, real_token_ids
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCKS = 4  # each runtime runs rounds/BLOCKS timed calls per block, the runtimes taking turns
@@ -404,7 +403,6 @@ def main() -> None:
         args.calibration_articles, args.test_articles = min(args.calibration_articles, 16), min(args.test_articles, 64)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    import onnxruntime
     import torch
 
     from filterforge.errors import FilterforgeError
@@ -413,9 +411,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     lengths = [int(x) for x in args.lengths.split(",")]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    machine = (f"{cores}-core CPU ({platform.processor() or platform.machine()}; {', '.join(cpu_flags()) or 'no VNNI/AMX'}), "
-               f"{args.threads} threads, torch {torch.__version__}, onnxruntime {onnxruntime.__version__}")
+    machine = machine_description(args.threads, ", ".join(cpu_flags()) or "no VNNI/AMX")
     load_before = os.getloadavg()
     started = time.time()
     try:

@@ -58,6 +58,18 @@ def real_token_ids(tokenizer, needed: int) -> list[int]:
     raise SystemExit("not enough demo text for the longest length")
 
 
+def machine_description(threads: int, cpu_features: str | None = None) -> str:
+    """The CPU (cores this process may use, optional feature note), threads and runtime versions."""
+    import onnxruntime
+    import torch
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = platform.processor() or platform.machine()
+    cpu += f"; {cpu_features}" if cpu_features else ""
+    return (f"{cores}-core CPU ({cpu}), {threads} threads, torch {torch.__version__}, "
+            f"onnxruntime {onnxruntime.__version__}")
+
+
 def model_path(model_name: str, folder: Path) -> Path:
     """A packaged model, or a random-weight decoder of one of RANDOM_SHAPES saved in ``folder``."""
     if model_name not in RANDOM_SHAPES:
@@ -201,15 +213,10 @@ def main() -> None:
     args.output = args.output or str(default)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-    import onnxruntime
-    import torch
-
     from filterforge.provenance import provenance
 
     lengths = [int(x) for x in args.lengths.split(",")]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    machine = (f"{cores}-core CPU ({platform.processor() or platform.machine()}), {args.threads} threads, "
-               f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}")
+    machine = machine_description(args.threads)
     load_before = os.getloadavg()
     started = time.time()
     rows = []
