@@ -33,7 +33,6 @@ CAUSAL_CHUNKS = 4
 # batch 1 reading the one (un-expanded) prompt cache.
 ROW_DOMAIN, ROW_OP = "filterforge.export", "PromptGroupQueryAttention"
 _op_class: Any = None
-_registered = False
 
 
 def supports(student: Any) -> bool:
@@ -166,19 +165,10 @@ def plain_attention(module: Any, query: Any, key: Any, value: Any, attention_mas
 
 
 def register() -> None:
-    global _registered
-    if _registered:
-        return
-    from transformers import AttentionInterface
-    from transformers.masking_utils import AttentionMaskInterface
+    from filterforge.student.prefix_attention import register_self_masking
 
-    from filterforge.student.prefix_attention import no_mask
-
-    AttentionInterface.register(FUSED, fused_attention)
-    AttentionInterface.register(PLAIN, plain_attention)
-    AttentionMaskInterface.register(FUSED, no_mask)  # causal inside the attention; right padding needs no mask
-    AttentionMaskInterface.register(PLAIN, no_mask)
-    _registered = True
+    register_self_masking(FUSED, fused_attention)  # causal inside the attention; right padding needs no mask
+    register_self_masking(PLAIN, plain_attention)
 
 
 @contextmanager

@@ -173,19 +173,24 @@ def no_mask(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-_registered = False
+_registered: set[str] = set()
 
 
-def register() -> None:
-    global _registered
-    if _registered:
+def register_self_masking(name: str, function: Any) -> None:
+    """Register, once per process, an attention function that masks causally itself under ``name``, with
+    no mask builder for it (transformers' attention and mask interfaces)."""
+    if name in _registered:
         return
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface
 
-    AttentionInterface.register(ATTENTION_NAME, shared_prefix_attention)
-    AttentionMaskInterface.register(ATTENTION_NAME, no_mask)
-    _registered = True
+    AttentionInterface.register(name, function)
+    AttentionMaskInterface.register(name, no_mask)
+    _registered.add(name)
+
+
+def register() -> None:
+    register_self_masking(ATTENTION_NAME, shared_prefix_attention)
 
 
 @contextmanager
